@@ -1,0 +1,72 @@
+"""Reading and writing JSON Lines feeds, with errors that name file:line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from feed.model import FeedError, Post, post_from_record
+
+MAX_REMEMBERED_ERRORS = 20
+
+
+@dataclass
+class FeedStats:
+    """What a read saw: posts yielded and bad lines skipped (with the first few reasons)."""
+
+    posts: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def record_bad(self, error: FeedError) -> None:
+        self.skipped += 1
+        if len(self.errors) < MAX_REMEMBERED_ERRORS:
+            self.errors.append(str(error))
+
+
+def parse_lines(
+    lines: Iterable[bytes], source: str, *, skip_bad: bool = False, stats: FeedStats | None = None
+) -> Iterator[Post]:
+    """Posts from JSON Lines; blank lines are ignored, bad ones raise (or are counted with skip_bad)."""
+    stats = stats if stats is not None else FeedStats()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise FeedError(f"not valid JSON ({exc})", code="invalid_json") from None
+            post = post_from_record(record)
+        except FeedError as exc:
+            located = exc.at(f"{source}:{number}")
+            if not skip_bad:
+                raise located from None
+            stats.record_bad(located)
+            continue
+        stats.posts += 1
+        yield post
+
+
+def read_feed(
+    path: str | os.PathLike[str], *, skip_bad: bool = False, stats: FeedStats | None = None
+) -> Iterator[Post]:
+    """Stream posts from a JSON Lines file without loading it whole."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        yield from parse_lines(handle, str(path), skip_bad=skip_bad, stats=stats)
+
+
+def write_feed(posts: Iterable[Post], path: str | os.PathLike[str]) -> int:
+    """Write posts as JSON Lines; returns how many were written."""
+    count = 0
+    with Path(path).open("wb") as handle:
+        for post in posts:
+            handle.write(post.to_json())
+            handle.write(b"\n")
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Faust agents over the posts topic, and the pure logic they call."""

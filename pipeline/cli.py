@@ -1,0 +1,99 @@
+"""``python -m pipeline``: run the Faust worker that consumes the posts topic."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.settings import ENVIRONMENT, Settings
+
+EPILOG = "environment (flags win over these):\n" + "\n".join(
+    f"  {variable:<18} {name}" for name, variable in ENVIRONMENT.items()
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Stream processing over the posts topic: Faust agents and Prometheus metrics.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    worker = commands.add_parser(
+        "worker",
+        help="run a Faust worker (Ctrl-C stops it cleanly)",
+        description="Consume the posts topic, count posts by platform and region, dead-letter bad "
+        "records, and serve Prometheus metrics on http://HOST:PORT/metrics.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    worker.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap server (127.0.0.1:9092)")
+    worker.add_argument("--topic", dest="posts_topic", help="topic to consume (posts)")
+    worker.add_argument("--metrics-port", type=int, metavar="P", help="Prometheus metrics port (9108)")
+    worker.add_argument("--metrics-host", metavar="HOST", help="address to serve metrics on (0.0.0.0)")
+    worker.add_argument("--app-id", help="Faust app id = Kafka consumer group (iran2009-pipeline)")
+    worker.add_argument("--data-dir", help="Faust data directory (.pipeline-data)")
+    worker.add_argument("--log-level", choices=["debug", "info", "warn", "error"], help="(warn)")
+    worker.set_defaults(handler=run_worker)
+
+    summary = commands.add_parser(
+        "summary",
+        help="print a one-line summary of a running worker's metrics",
+        description="Read a worker's /metrics page and print posts consumed by platform and region, "
+        "invalid records and the event time reached; --every repeats it until Ctrl-C.",
+    )
+    summary.add_argument(
+        "--url", default="http://127.0.0.1:9108/metrics", help="metrics URL (default %(default)s)"
+    )
+    summary.add_argument("--every", type=float, metavar="SECONDS", help="repeat every SECONDS")
+    summary.set_defaults(handler=run_summary)
+    return parser
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from pipeline.worker import run
+
+    settings = Settings.from_env(
+        bootstrap=args.bootstrap,
+        posts_topic=args.posts_topic,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        app_id=args.app_id,
+        data_dir=args.data_dir,
+        log_level=args.log_level,
+    )
+    return run(settings)
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    import time
+    import urllib.request
+
+    from pipeline.summary import summarize_metrics
+
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(args.url, timeout=5) as response:
+                    text = response.read().decode()
+            except OSError as exc:
+                print(f"pipeline: cannot read {args.url}: {exc}", file=sys.stderr, flush=True)
+                if args.every is None:
+                    return 1
+            else:
+                print(summarize_metrics(text).line(), flush=True)
+            if args.every is None:
+                return 0
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ValueError as exc:  # bad settings from the environment
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,65 @@
+"""The one settings object of the pipeline: defaults, overridden by environment, overridden by flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+# Environment variable for each field.
+ENVIRONMENT = {
+    "bootstrap": "KAFKA_BOOTSTRAP",
+    "posts_topic": "POSTS_TOPIC",
+    "posts_partitions": "POSTS_PARTITIONS",
+    "dead_letter_topic": "DEAD_LETTER_TOPIC",
+    "app_id": "PIPELINE_APP_ID",
+    "metrics_host": "METRICS_HOST",
+    "metrics_port": "METRICS_PORT",
+    "data_dir": "PIPELINE_DATA_DIR",
+    "max_post_bytes": "MAX_POST_BYTES",
+    "log_level": "LOG_LEVEL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    bootstrap: str = "127.0.0.1:9092"
+    posts_topic: str = "posts"
+    posts_partitions: int = 4
+    dead_letter_topic: str = "posts.dead-letter"
+    app_id: str = "iran2009-pipeline"
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 9108
+    data_dir: Path = Path(".pipeline-data")
+    # A tweet is 140 characters; 64 KiB leaves room for any real post and refuses junk.
+    max_post_bytes: int = 64 * 1024
+    log_level: str = "warn"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults ← environment ← explicit overrides (flags); ``None`` overrides are ignored."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(ENVIRONMENT[spec.name])
+            if raw not in (None, ""):
+                values[spec.name] = _coerce(spec.name, spec.type, raw)
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return replace(cls(), **values)
+
+    @property
+    def broker_url(self) -> str:
+        return ",".join(f"kafka://{server.strip()}" for server in self.bootstrap.split(","))
+
+
+def _coerce(name: str, type_name: Any, raw: str) -> Any:
+    if type_name in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENVIRONMENT[name]}={raw!r} is not an integer") from None
+    if type_name in (Path, "Path"):
+        return Path(raw)
+    return raw
