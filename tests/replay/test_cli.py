@@ -1,0 +1,55 @@
+"""The replayer's command line, up to the point where it would need Kafka."""
+
+import pytest
+
+from replay.cli import build_parser, main, survey_feed
+from replay.seed import SEED_FEED_PATH
+
+# Nothing listens here: any attempt to reach Kafka would fail loudly, not send.
+UNREACHABLE = "127.0.0.1:1"
+
+
+def test_bad_line_refuses_the_whole_run_before_sending(tmp_path, capsys):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "a", "ts": 1244901909, "text": "ok"}\n{"id": "b", "ts": "later", "text": "x"}\n')
+    assert main(["send", str(feed), "--bootstrap", UNREACHABLE, "--speed", "max"]) == 1
+    err = capsys.readouterr().err
+    assert f"{feed}:2: unparseable ts 'later'" in err
+    assert "nothing was sent" in err
+
+
+def test_missing_feed_is_a_clear_error(tmp_path, capsys):
+    assert main(["send", str(tmp_path / "nope.jsonl"), "--bootstrap", UNREACHABLE]) == 2
+    assert "feed not found" in capsys.readouterr().err
+
+
+def test_bad_speed_is_refused(capsys):
+    assert main(["send", "--bootstrap", UNREACHABLE, "--speed", "warp"]) == 2
+    assert "speed must be a positive number or 'max'" in capsys.readouterr().err
+
+
+def test_speed_and_duration_are_exclusive(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["send", "--speed", "2", "--duration", "60"])
+
+
+def test_defaults_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "10.0.0.1:9999")
+    monkeypatch.setenv("POSTS_TOPIC", "iran-posts")
+    args = build_parser().parse_args(["send"])
+    assert (args.bootstrap, args.topic, args.feed) == ("10.0.0.1:9999", "iran-posts", None)
+
+
+def test_survey_of_the_seed_feed_spans_june_2009():
+    survey = survey_feed(SEED_FEED_PATH, skip_bad=False)
+    assert survey.posts == sum(1 for line in SEED_FEED_PATH.read_bytes().splitlines() if line.strip())
+    assert survey.stats.skipped == 0
+    assert 5 * 86400 < survey.span_seconds < 9 * 86400
+
+
+def test_help_reads_like_a_manual(capsys):
+    with pytest.raises(SystemExit):
+        main(["send", "--help"])
+    out = capsys.readouterr().out
+    for words in ("--speed", "--duration", "--skip-bad", "KAFKA_BOOTSTRAP", "RFC 3339"):
+        assert words in out
