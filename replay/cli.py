@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -179,6 +180,8 @@ def run_send(args: argparse.Namespace) -> int:
             + (f", about {survey.span_seconds / speed:.0f}s" if speed else ""),
             file=sys.stderr,
         )
+    # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed and summarised.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     progress = _progress_bar(survey.posts, disabled=args.quiet)
     pacer = Pacer(speed)
     started = time.monotonic()
@@ -210,6 +213,10 @@ def run_send(args: argparse.Namespace) -> int:
     if interrupted:
         return 130
     return 0 if counts.failed == 0 and counts.acknowledged == counts.sent else 1
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _progress_bar(total: int, *, disabled: bool):

@@ -1,0 +1,60 @@
+# Run `make` (or `make help`) for the list of targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KAFKA := deploy/kafka/kafka.sh
+
+.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format unit test demo seed-feed clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
+
+system-deps: ## check java and mvn, installing them with apt-get when missing (root on Debian)
+	@bash scripts/system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: system-deps $(VENV)/.installed kafka-jars ## create .venv, install the package and the Kafka jars
+
+kafka-jars: system-deps ## resolve the Kafka broker jars from Maven Central (cached)
+	@$(KAFKA) install
+
+kafka-start: kafka-jars ## start the local broker (KAFKA_PORT, KAFKA_DATA); prints KAFKA_BOOTSTRAP=...
+	@$(KAFKA) start
+
+kafka-stop: ## stop the local broker
+	@$(KAFKA) stop
+
+kafka-status: ## is the local broker up?
+	@$(KAFKA) status
+
+lint: $(VENV)/.installed ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed ## format the code with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+unit: $(VENV)/.installed ## unit tests only (no broker)
+	$(VENV)/bin/pytest -m 'not integration'
+
+test: install lint ## install what is needed and run every test, integration tests on a real broker
+	$(VENV)/bin/pytest
+
+demo: install ## start Kafka and a worker, replay the seed feed in about a minute, show the metrics
+	@bash scripts/demo.sh
+
+seed-feed: $(VENV)/.installed ## rebuild replay/data/seed_feed.jsonl from the seed documents
+	$(PY) -m replay build-seed-feed
+
+clean: kafka-stop ## stop the broker and remove .venv, .kafka and caches
+	rm -rf $(VENV) .kafka .pipeline-data .pytest_cache .ruff_cache *.egg-info
