@@ -1,4 +1,4 @@
-"""``python -m replay``: send feeds into Kafka at any speed, and rebuild the built-in seed feed."""
+"""``python -m replay``: send feeds into Kafka at any speed, convert real feed formats, generate scenarios."""
 
 from __future__ import annotations
 
@@ -7,22 +7,34 @@ import logging
 import os
 import signal
 import sys
-import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from feed import FeedError, FeedStats, read_feed
+from feed import FeedError, FeedStats, Post, format_ts, parse_ts, read_feed
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
 DEFAULT_PARTITIONS = 4
+FORMAT_CHOICES = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
 
 EPILOG = """\
 examples:
-  python -m replay send --speed max                 # the built-in seed feed, as fast as possible
-  python -m replay send feed.jsonl --duration 60    # any feed, paced to last about a minute
-  python -m replay send feed.jsonl --speed 20 --skip-bad
+  python -m replay send --speed max                       the built-in seed feed, as fast as possible
+  python -m replay send feed.jsonl --duration 60          any feed, paced to last about a minute
+  python -m replay send feed.jsonl --speed 600 --rate 500 --loop 3 --max-gap 300
+  python -m replay send feed.jsonl --from 2009-06-13T00:00Z --until 2009-06-14T00:00Z --speed 60
+  python -m replay send feed.jsonl --speed 20 --resume    continue after the last acknowledged post
+  python -m replay send tweets.js --format twitter-archive --speed max
+  python -m replay convert statuses.json --format twitter-v1 -o feed.jsonl
+  python -m replay convert export.csv --format csv --map id=tweet_id,ts=date,text=body -o feed.jsonl
+  python -m replay generate --scenario iran2009 --seed 1 -o week.jsonl --truth week.truth.json
   python -m replay build-seed-feed -o /tmp/seed.jsonl
+
+while sending:
+  Ctrl-C or SIGTERM   flush what is in flight, print the summary, save the checkpoint, exit 130
+  Ctrl-Z, then fg     pause and resume (SIGTSTP / SIGCONT); the schedule continues where it paused
+  kill -USR1 PID      toggle pause without stopping the process
 
 environment:
   KAFKA_BOOTSTRAP   default for --bootstrap (127.0.0.1:9092)
@@ -43,55 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    send = commands.add_parser(
-        "send",
-        help="send a feed to a Kafka topic",
-        description=(
-            "Send each post as one Kafka record: value = the post as JSON (orjson), key = author, "
-            "record timestamp = the post's event time. Posts are spaced by their original gaps "
-            "divided by --speed. The whole feed is checked before anything is sent, so a bad line "
-            "refuses the run (or is skipped and counted with --skip-bad)."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    send.add_argument("feed", nargs="?", type=Path, help="JSON Lines feed (default: the built-in seed feed)")
-    send.add_argument(
-        "--bootstrap",
-        default=os.environ.get("KAFKA_BOOTSTRAP", DEFAULT_BOOTSTRAP),
-        metavar="HOST:PORT",
-        help="Kafka bootstrap server (env KAFKA_BOOTSTRAP; default %(default)s)",
-    )
-    send.add_argument(
-        "--topic",
-        default=os.environ.get("POSTS_TOPIC", DEFAULT_TOPIC),
-        help="topic to send to (env POSTS_TOPIC; default %(default)s)",
-    )
-    send.add_argument(
-        "--partitions",
-        type=_positive_int,
-        default=int(os.environ.get("POSTS_PARTITIONS", DEFAULT_PARTITIONS)),
-        help="partitions when the topic has to be created (env POSTS_PARTITIONS; default %(default)s)",
-    )
-    pace = send.add_mutually_exclusive_group()
-    pace.add_argument(
-        "--speed",
-        default="1",
-        metavar="FACTOR|max",
-        help="event-time speed-up: 1 = real time, 600 = ten minutes a second, max = no pacing "
-        "(default %(default)s)",
-    )
-    pace.add_argument(
-        "--duration",
-        type=float,
-        metavar="SECONDS",
-        help="pick the speed that replays the whole feed in about this many seconds",
-    )
-    send.add_argument("--skip-bad", action="store_true", help="skip bad lines, count them, and go on")
-    send.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
-    send.set_defaults(handler=run_send)
-
+    _add_send(commands)
+    _add_convert(commands)
+    _add_generate(commands)
     seed = commands.add_parser(
         "build-seed-feed",
         help="rebuild the built-in seed feed from the source documents",
@@ -103,6 +69,138 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_send(commands) -> None:
+    send = commands.add_parser(
+        "send",
+        help="send a feed to a Kafka topic",
+        description=(
+            "Send each post as one Kafka record: value = the post as JSON (orjson), key = author, "
+            "record timestamp = the post's event time. Posts are spaced by their original gaps "
+            "divided by --speed, against one monotonic clock (no drift). The whole feed is checked "
+            "before anything is sent, so a bad record refuses the run (or is skipped and counted "
+            "with --skip-bad). Delivery uses acks=all with idempotence; a broker that goes away is "
+            "waited for and retried."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    send.add_argument("feed", nargs="?", type=Path, help="the feed (default: the built-in seed feed)")
+    _add_format_options(send)
+    kafka = send.add_argument_group("kafka")
+    kafka.add_argument(
+        "--bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP", DEFAULT_BOOTSTRAP),
+        metavar="HOST:PORT",
+        help="Kafka bootstrap server (env KAFKA_BOOTSTRAP; default %(default)s)",
+    )
+    kafka.add_argument(
+        "--topic",
+        default=os.environ.get("POSTS_TOPIC", DEFAULT_TOPIC),
+        help="topic to send to (env POSTS_TOPIC; default %(default)s)",
+    )
+    kafka.add_argument(
+        "--partitions",
+        type=_positive_int,
+        default=int(os.environ.get("POSTS_PARTITIONS", DEFAULT_PARTITIONS)),
+        help="partitions when the topic has to be created (env POSTS_PARTITIONS; default %(default)s)",
+    )
+    pacing = send.add_argument_group("pacing (event time → wall time)")
+    pace = pacing.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        default="1",
+        metavar="FACTOR|max",
+        help="event-time speed-up: 1 = real time, 600 = ten minutes a second, max = no pacing "
+        "(default %(default)s)",
+    )
+    pace.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="pick the speed that fits the replay into SECONDS"
+    )
+    pacing.add_argument("--rate", type=float, metavar="N", help="at most N posts per second (with any speed)")
+    pacing.add_argument(
+        "--from", dest="from_ts", metavar="TS", help="only posts at or after this event time (RFC 3339)"
+    )
+    pacing.add_argument("--until", dest="until_ts", metavar="TS", help="only posts before this event time")
+    pacing.add_argument(
+        "--loop",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="replay the feed N times, shifting event times by the feed's span each pass; ids get #2, #3...",
+    )
+    pacing.add_argument(
+        "--max-gap",
+        type=float,
+        metavar="SECONDS",
+        help="pace silences longer than SECONDS of event time as SECONDS (record timestamps are kept)",
+    )
+    run = send.add_argument_group("run")
+    run.add_argument("--skip-bad", action="store_true", help="skip bad records, count them, and go on")
+    run.add_argument(
+        "--resume", action="store_true", help="continue after the last post the broker acknowledged"
+    )
+    run.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="where the resume checkpoint is kept (default: next to the feed)",
+    )
+    run.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on port P")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
+    send.set_defaults(handler=run_send)
+
+
+def _add_format_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        default="jsonl",
+        choices=FORMAT_CHOICES,
+        help="input format (default %(default)s, the feed contract)",
+    )
+    parser.add_argument(
+        "--map",
+        dest="field_map",
+        metavar="FIELD=COL,...",
+        help="csv only: columns for id, ts, text (required) and author, region, lang, platform, ...",
+    )
+
+
+def _add_convert(commands) -> None:
+    convert = commands.add_parser(
+        "convert",
+        help="convert Twitter exports or CSV into the feed contract",
+        description="Read INPUT in --format and write the feed contract (JSON Lines), ordered by event "
+        "time. Bad records stop the conversion with their position (file:line or file[index]) unless "
+        "--skip-bad is given.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    convert.add_argument("input", type=Path)
+    _add_format_options(convert)
+    convert.add_argument("-o", "--output", type=Path, required=True, help="the JSON Lines feed to write")
+    convert.add_argument("--skip-bad", action="store_true", help="skip bad records, count them, and go on")
+    convert.set_defaults(handler=run_convert)
+
+
+def _add_generate(commands) -> None:
+    generate = commands.add_parser(
+        "generate",
+        help="generate a synthetic scenario feed with exact ground truth",
+        description="Write a synthetic feed (English, Persian and Finglish posts on a Tehran diurnal "
+        "cycle) with injected episodes — keyword filtering, outages, surges — and decoys, plus a "
+        "truth file listing every episode. The same seed gives the same bytes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("--scenario", required=True, help="scenario name (see the list below)")
+    generate.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
+    generate.add_argument("--hours", type=float, help="event-time length (default: the scenario's)")
+    generate.add_argument("--rate", type=float, help="mean posts per second (default: the scenario's)")
+    generate.add_argument("-o", "--output", type=Path, required=True, help="the JSON Lines feed to write")
+    generate.add_argument("--truth", type=Path, required=True, help="the ground-truth JSON to write")
+    generate.set_defaults(handler=run_generate)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -110,9 +208,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class UsageError(Exception):
+    """A bad flag value or input: reported as one line, exit 2."""
+
+
 @dataclass
 class FeedSurvey:
-    """What one validating pass over the feed found: sizes, event-time span, bad lines."""
+    """What one validating pass over the feed found: sizes, event-time span, bad records."""
 
     posts: int
     first_ts: float | None
@@ -126,46 +228,146 @@ class FeedSurvey:
         return max(0.0, self.last_ts - self.first_ts)
 
 
-def survey_feed(path: Path, *, skip_bad: bool) -> FeedSurvey:
-    stats = FeedStats()
+def survey_posts(posts: Iterable[Post], stats: FeedStats, keep: Callable[[float], bool]) -> FeedSurvey:
     first = last = None
     count = 0
-    for post in read_feed(path, skip_bad=skip_bad, stats=stats):
+    for post in posts:
+        if not keep(post.ts):
+            continue
         count += 1
         first = post.ts if first is None else min(first, post.ts)
         last = post.ts if last is None else max(last, post.ts)
     return FeedSurvey(posts=count, first_ts=first, last_ts=last, stats=stats)
 
 
+def survey_feed(path: Path, *, skip_bad: bool) -> FeedSurvey:
+    stats = FeedStats()
+    return survey_posts(read_feed(path, skip_bad=skip_bad, stats=stats), stats, lambda _ts: True)
+
+
+def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | None], Iterable[Post]]:
+    """A reader for the feed in its format; called once per pass so JSON Lines feeds are streamed."""
+    if args.format == "jsonl":
+        if args.field_map:
+            raise UsageError("--map applies to --format csv only")
+        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats)
+    from replay.formats import parse_field_map, read_posts
+
+    try:
+        field_map = parse_field_map(args.field_map) if args.field_map else None
+    except ValueError as exc:
+        raise UsageError(f"--map: {exc}") from None
+    if args.format == "csv" and field_map is None:
+        raise UsageError("--format csv needs --map id=COL,ts=COL,text=COL[,author=COL,...]")
+    cached: list[Post] = []
+
+    def read(stats: FeedStats | None) -> Iterable[Post]:
+        # Non-native formats are parsed (and sorted) once and kept for later passes.
+        if not cached:
+            cached.extend(
+                read_posts(path, args.format, field_map=field_map, skip_bad=args.skip_bad, stats=stats)
+            )
+        return cached
+
+    return read
+
+
+def _event_time_flag(name: str, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_ts(value)
+    except FeedError as exc:
+        raise UsageError(f"{name}: {exc.reason}") from None
+
+
 def run_send(args: argparse.Namespace) -> int:
-    from replay.schedule import Pacer, parse_speed, speed_to_fit
+    from replay.schedule import ReplayOptions, loop_shift, parse_speed, plan, speed_to_fit
     from replay.seed import SEED_FEED_PATH
 
     feed_path: Path = args.feed or SEED_FEED_PATH
     if not feed_path.is_file():
-        print(f"replay: feed not found: {feed_path}", file=sys.stderr)
-        return 2
+        raise UsageError(f"feed not found: {feed_path}")
+    read = open_source(args, feed_path)
+    window = ReplayOptions(
+        speed=None,
+        from_ts=_event_time_flag("--from", args.from_ts),
+        until_ts=_event_time_flag("--until", args.until_ts),
+    )
+    stats = FeedStats()
     try:
-        survey = survey_feed(feed_path, skip_bad=args.skip_bad)
+        survey = survey_posts(read(stats), stats, window.in_window)
     except FeedError as exc:
-        print(f"replay: {exc} (nothing was sent; use --skip-bad to skip such lines)", file=sys.stderr)
+        print(f"replay: {exc} (nothing was sent; use --skip-bad to skip such records)", file=sys.stderr)
         return 1
+    shift = loop_shift(survey.first_ts, survey.last_ts)
     try:
-        speed = (
-            speed_to_fit(survey.span_seconds, args.duration)
-            if args.duration is not None
-            else parse_speed(args.speed)
+        if args.duration is not None:
+            speed = speed_to_fit(survey.span_seconds + shift * (args.loop - 1), args.duration)
+        else:
+            speed = parse_speed(args.speed)
+        options = ReplayOptions(
+            speed=speed,
+            rate=args.rate,
+            from_ts=window.from_ts,
+            until_ts=window.until_ts,
+            loops=args.loop,
+            max_gap=args.max_gap,
         )
     except ValueError as exc:
-        print(f"replay: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     for error in survey.stats.errors:
         print(f"replay: skipped {error}", file=sys.stderr)
 
+    from replay.checkpoint import Checkpoint, checkpoint_path
+
+    state_file = checkpoint_path(feed_path, args.topic, args.state)
+    fingerprint = {
+        **asdict(options),
+        "speed": None,
+        "rate": None,
+        "format": args.format,
+    }  # what fixes the slots
+    start_position = 0
+    if args.resume:
+        previous = Checkpoint.load(state_file)
+        if previous is None:
+            print(f"replay: no checkpoint at {state_file}; starting from the beginning", file=sys.stderr)
+        elif previous.options != fingerprint:
+            raise UsageError(
+                f"{state_file} was written with other --from/--until/--loop/--format options; "
+                "use the same ones to resume, or drop --resume"
+            )
+        else:
+            start_position = previous.position
+            print(
+                f"replay: resuming after post {previous.last_id} ({start_position} already sent)",
+                file=sys.stderr,
+            )
+
+    def save_checkpoint(position: int, last_id: str | None) -> None:
+        Checkpoint(str(feed_path), args.topic, fingerprint, position, last_id).save(state_file)
+
+    return _send(args, options, survey, read, shift, start_position, save_checkpoint, plan)
+
+
+def _send(args, options, survey, read, shift, start_position, save_checkpoint, plan) -> int:
     from kafka.errors import KafkaError
 
+    from replay.metrics import ReplayMetrics
     from replay.producer import PostProducer, ensure_topic
+    from replay.runner import PauseControl, Replay
 
+    planned = survey.posts * options.loops
+    metrics = None
+    if args.metrics_port is not None:
+        metrics = ReplayMetrics()
+        try:
+            metrics.serve(args.metrics_port)
+        except OSError as exc:
+            raise UsageError(f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
+        metrics.posts_planned.set(planned)
+        metrics.speed_factor.set(options.speed or 0)
     try:
         ensure_topic(args.bootstrap, args.topic, args.partitions)
         producer = PostProducer(args.bootstrap, args.topic)
@@ -173,64 +375,115 @@ def run_send(args: argparse.Namespace) -> int:
         print(f"replay: cannot reach Kafka at {args.bootstrap}: {exc!r}", file=sys.stderr)
         return 1
 
-    speed_text = "max" if speed is None else f"{speed:g}x"
+    speed_text = "max speed" if options.speed is None else f"{options.speed:g}x"
+    if options.rate:
+        speed_text += f", at most {options.rate:g} posts/s"
     if not args.quiet:
         print(
-            f"replay: {survey.posts} posts from {feed_path} → {args.topic}@{args.bootstrap} at {speed_text}"
-            + (f", about {survey.span_seconds / speed:.0f}s" if speed else ""),
+            f"replay: {planned - start_position} posts from {args.feed or 'the seed feed'} → "
+            f"{args.topic}@{args.bootstrap} at {speed_text}"
+            + (f" ({format_ts(survey.first_ts)} … {format_ts(survey.last_ts)})" if survey.first_ts else ""),
             file=sys.stderr,
         )
-    # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed and summarised.
+    progress = _progress_bar(planned, start_position, disabled=args.quiet)
+    pause = PauseControl(notify=lambda what: progress.write(f"replay: {what}", file=sys.stderr))
+    pause.install()
+    # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed, summarised, checkpointed.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    progress = _progress_bar(survey.posts, disabled=args.quiet)
-    pacer = Pacer(speed)
-    started = time.monotonic()
-    behind_max = 0.0
-    interrupted = False
+    replay = Replay(
+        plan(lambda: read(None), options, shift=shift),
+        producer,
+        planned=planned,
+        paced=options.speed is not None or options.rate is not None,
+        start_position=start_position,
+        save_checkpoint=save_checkpoint,
+        metrics=metrics,
+        pause=pause,
+        progress=progress,
+    )
     try:
-        for post in read_feed(feed_path, skip_bad=args.skip_bad):
-            behind_max = max(behind_max, pacer.wait_for(post.ts))
-            producer.send(post)
-            progress.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
+        report = replay.run()
     finally:
         progress.close()
-        producer.flush(timeout=60)
         producer.close(timeout=10)
-    elapsed = time.monotonic() - started
-    counts = producer.counts
-    rate = counts.sent / elapsed if elapsed > 0 else float("inf")
-    state = "interrupted after sending" if interrupted else "sent"
+    rate = report.sent / report.elapsed if report.elapsed > 0 else 0.0
+    state = "interrupted after sending" if report.interrupted else "sent"
     print(
-        f"replay: {state} {counts.sent}/{survey.posts} posts to {args.topic} in {elapsed:.1f}s "
-        f"({rate:,.0f} posts/s): {counts.acknowledged} acknowledged, {counts.failed} failed, "
-        f"{survey.stats.skipped} bad lines skipped; at most {behind_max:.3f}s behind schedule",
+        f"replay: {state} {report.sent}/{planned - start_position} posts to {args.topic} "
+        f"in {report.elapsed:.1f}s "
+        f"({rate:,.0f} posts/s): {report.acknowledged} acknowledged, {report.failed} failed, "
+        f"{survey.stats.skipped} bad records skipped; at most {report.behind_max:.3f}s behind schedule",
         file=sys.stderr,
     )
-    if counts.first_error:
-        print(f"replay: first delivery error: {counts.first_error}", file=sys.stderr)
-    if interrupted:
+    if report.first_error:
+        print(f"replay: first delivery error: {report.first_error}", file=sys.stderr)
+    if report.interrupted:
+        print("replay: rerun with --resume to continue", file=sys.stderr)
         return 130
-    return 0 if counts.failed == 0 and counts.acknowledged == counts.sent else 1
+    return 0 if report.ok else 1
 
 
 def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _progress_bar(total: int, *, disabled: bool):
+def _progress_bar(total: int, initial: int, *, disabled: bool):
     from tqdm import tqdm
 
     # Only on a terminal: logs and CI get the summary line alone.
     return tqdm(
         total=total,
+        initial=initial,
         unit="post",
         desc="replay",
         disable=disabled or not sys.stderr.isatty(),
         smoothing=0.1,
         dynamic_ncols=True,
     )
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from feed import write_feed
+
+    if not args.input.is_file():
+        raise UsageError(f"input not found: {args.input}")
+    stats = FeedStats()
+    try:
+        count = write_feed(open_source(args, args.input)(stats), args.output)
+    except FeedError as exc:
+        print(f"replay: {exc} (use --skip-bad to skip such records)", file=sys.stderr)
+        return 1
+    for error in stats.errors:
+        print(f"replay: skipped {error}", file=sys.stderr)
+    print(
+        f"replay: wrote {count} posts to {args.output} ({stats.skipped} bad records skipped)", file=sys.stderr
+    )
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    import time
+
+    from replay.generate import SCENARIOS, write_scenario
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    started = time.monotonic()
+    count, truth = write_scenario(
+        args.scenario,
+        seed=args.seed,
+        hours=args.hours,
+        rate=args.rate,
+        feed_path=args.output,
+        truth_path=args.truth,
+    )
+    elapsed = time.monotonic() - started
+    print(
+        f"replay: wrote {count} posts to {args.output} and {len(truth.episodes)} episodes to {args.truth} "
+        f"in {elapsed:.1f}s ({count / max(elapsed, 1e-9) * 60:,.0f} posts/min)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def run_build_seed_feed(args: argparse.Namespace) -> int:
@@ -245,4 +498,8 @@ def run_build_seed_feed(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2

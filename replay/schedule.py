@@ -1,16 +1,22 @@
-"""When to send each post: the original event-time gaps divided by the speed. Pure; the clock is injected.
+"""When to send each post. Pure: no Kafka, and the clock is injected.
 
-Every post's due time is computed from the *first* post's event time and one monotonic origin,
-never from the previous send, so rounding and slow sends do not accumulate into drift.
+A replay is planned as a sequence of :class:`Slot` — the post to send (with event time and id shifted
+on later loop passes) and ``at``, its due time in wall seconds from the start of the replay. The
+:class:`Pacer` then turns ``at`` into sleeps against one monotonic origin, so rounding and slow sends
+never accumulate into drift, while a stall or a pause moves the origin instead of causing a burst.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from feed import Post
 
 MAX_SPEED = None  # "--speed max": no pacing at all
+# Falling further behind than this (a stall, a stopped process) shifts the schedule instead of bursting.
+STALL_SECONDS = 1.0
 
 
 def parse_speed(text: str) -> float | None:
@@ -35,34 +41,110 @@ def speed_to_fit(span_seconds: float, duration_seconds: float) -> float | None:
     return span_seconds / duration_seconds
 
 
+@dataclass(frozen=True)
+class ReplayOptions:
+    """Everything that decides *what* is sent and *when*, independent of where it goes."""
+
+    speed: float | None = 1.0
+    rate: float | None = None  # posts/s cap, combinable with speed
+    from_ts: float | None = None  # event-time window, inclusive start
+    until_ts: float | None = None  # event-time window, exclusive end
+    loops: int = 1
+    max_gap: float | None = None  # event-time seconds: longer silences are paced as this long
+
+    def __post_init__(self) -> None:
+        if self.rate is not None and not self.rate > 0:
+            raise ValueError("rate must be a positive number of posts per second")
+        if self.loops < 1:
+            raise ValueError("loop count must be at least 1")
+        if self.max_gap is not None and self.max_gap < 0:
+            raise ValueError("max gap must be zero or more seconds")
+        if self.from_ts is not None and self.until_ts is not None and self.until_ts <= self.from_ts:
+            raise ValueError("--until must be after --from")
+
+    def in_window(self, event_ts: float) -> bool:
+        return (self.from_ts is None or event_ts >= self.from_ts) and (
+            self.until_ts is None or event_ts < self.until_ts
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    index: int  # position in the whole replay (all loop passes), used to resume
+    post: Post
+    at: float  # due time, wall seconds after the replay started
+
+
+def loop_shift(first_ts: float | None, last_ts: float | None) -> float:
+    """How far each loop pass moves event times: the feed's span, so time keeps increasing."""
+    if first_ts is None or last_ts is None or last_ts <= first_ts:
+        return 1.0  # a feed of one instant still needs distinct times per pass
+    return last_ts - first_ts
+
+
+def loop_post(post: Post, loop_pass: int, shift: float) -> Post:
+    """The post as sent on ``loop_pass`` (0-based): later passes get shifted times and unique ids."""
+    if loop_pass == 0:
+        return post
+    return replace(post, id=f"{post.id}#{loop_pass + 1}", ts=post.ts + loop_pass * shift)
+
+
+def plan(read_posts: Callable[[], Iterable[Post]], options: ReplayOptions, *, shift: float) -> Iterator[Slot]:
+    """The replay as slots. ``read_posts`` is called once per loop pass, so feeds are streamed."""
+    index = 0
+    virtual = 0.0  # event seconds elapsed on the (gap-capped) replay clock
+    high_water: float | None = None
+    previous_at: float | None = None
+    for loop_pass in range(options.loops):
+        for original in read_posts():
+            if not options.in_window(original.ts):
+                continue
+            post = loop_post(original, loop_pass, shift)
+            if high_water is not None:
+                # Out-of-order posts go at once; gaps are measured from the latest time seen.
+                gap = max(0.0, post.ts - high_water)
+                if options.max_gap is not None:
+                    gap = min(gap, options.max_gap)
+                virtual += gap
+            high_water = post.ts if high_water is None else max(high_water, post.ts)
+            at = 0.0 if options.speed is None else virtual / options.speed
+            if options.rate is not None and previous_at is not None:
+                at = max(at, previous_at + 1.0 / options.rate)
+            previous_at = at
+            yield Slot(index, post, at)
+            index += 1
+
+
 @dataclass
 class Pacer:
-    """Sleeps until each post is due; ``speed=None`` never sleeps."""
+    """Sleeps until each slot is due; unpaced slots (all ``at`` = 0) never sleep."""
 
-    speed: float | None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    _origin_event: float | None = field(default=None, init=False)
-    _origin_wall: float = field(default=0.0, init=False)
+    stall_seconds: float = STALL_SECONDS
+    _origin: float | None = field(default=None, init=False)
+    stalls: int = field(default=0, init=False)
 
-    def due_in(self, event_ts: float) -> float:
-        """Seconds until the post with this event time is due (negative when late)."""
-        if self.speed is None:
-            return 0.0
-        if self._origin_event is None:
-            self.rebase(event_ts)
-        target = self._origin_wall + (event_ts - self._origin_event) / self.speed
-        return target - self.clock()
+    def due_in(self, at: float) -> float:
+        """Seconds until a slot due ``at`` is due (negative when late)."""
+        if self._origin is None:
+            self._origin = self.clock() - at
+        return self._origin + at - self.clock()
 
-    def wait_for(self, event_ts: float) -> float:
-        """Block until the post is due; returns how far behind schedule it is (0 when on time)."""
-        delay = self.due_in(event_ts)
+    def wait_for(self, at: float) -> float:
+        """Block until due; returns how far behind schedule the slot is (0 when on time)."""
+        delay = self.due_in(at)
         if delay > 0:
             self.sleep(delay)
             return 0.0
-        return -delay
+        behind = -delay
+        if behind > self.stall_seconds:
+            # After a stall the rest keeps its spacing instead of arriving in a burst.
+            self._origin += behind
+            self.stalls += 1
+        return behind
 
-    def rebase(self, event_ts: float) -> None:
-        """Make ``event_ts`` due now: the schedule restarts here (first post, or after a pause)."""
-        self._origin_event = event_ts
-        self._origin_wall = self.clock()
+    def shift(self, seconds: float) -> None:
+        """Move the schedule later, e.g. by the length of a pause."""
+        if self._origin is not None:
+            self._origin += seconds

@@ -42,7 +42,7 @@ def test_seed_feed_at_max_speed_is_counted_exactly_once(kafka_bootstrap, worker)
     assert result.returncode == 0, result.stderr
     total = len(SEED_POSTS)
     assert f"sent {total}/{total} posts" in result.stderr
-    assert f"{total} acknowledged, 0 failed, 0 bad lines skipped" in result.stderr
+    assert f"{total} acknowledged, 0 failed, 0 bad records skipped" in result.stderr
 
     wait_until(lambda: worker.consumed() >= total, timeout=60, what=f"the worker to count {total} posts")
     metrics = worker.metrics()

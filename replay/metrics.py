@@ -1,0 +1,45 @@
+"""The replayer's Prometheus metrics (``--metrics-port``), so Grafana can show replay progress."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, start_http_server
+
+disable_created_metrics()
+
+
+class ReplayMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.posts_sent = Counter(
+            "replay_posts_sent", "Posts handed to the Kafka producer.", registry=self.registry
+        )
+        self.posts_acknowledged = Counter(
+            "replay_posts_acknowledged", "Posts the broker acknowledged.", registry=self.registry
+        )
+        self.posts_failed = Counter(
+            "replay_posts_failed", "Posts whose delivery failed for good.", registry=self.registry
+        )
+        self.posts_planned = Gauge(
+            "replay_posts_planned",
+            "Posts this replay will send in all (loops included).",
+            registry=self.registry,
+        )
+        self.behind_schedule = Gauge(
+            "replay_behind_schedule_seconds",
+            "How late the last post was sent against its schedule (0 = on time).",
+            registry=self.registry,
+        )
+        self.speed_factor = Gauge(
+            "replay_speed_factor",
+            "Event-time speed-up; 0 means unpaced (--speed max).",
+            registry=self.registry,
+        )
+        self.event_time = Gauge(
+            "replay_event_time_seconds",
+            "Event time (Unix seconds) of the post now being replayed.",
+            registry=self.registry,
+        )
+        self.paused = Gauge("replay_paused", "1 while the replay is paused.", registry=self.registry)
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> None:
+        start_http_server(port, addr=host, registry=self.registry)

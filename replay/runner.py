@@ -1,0 +1,203 @@
+"""The replay loop: planned slots → paced sends, with pause/resume, checkpoints, metrics and progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from replay.checkpoint import AckedPrefix
+from replay.metrics import ReplayMetrics
+from replay.producer import PostProducer
+from replay.schedule import Pacer, Slot
+
+CHECKPOINT_EVERY_SECONDS = 0.2
+PAUSE_POLL_SECONDS = 0.05
+SLEEP_CHUNK_SECONDS = 0.1  # long sleeps are cut up so a pause or Ctrl-C takes effect at once
+
+
+class PauseControl:
+    """SIGUSR1 toggles a pause; Ctrl-Z (SIGTSTP) stops the process and ``fg`` (SIGCONT) resumes it.
+
+    Either way the time spent paused is handed to the pacer, which moves its schedule by as much:
+    the replay continues where it was, with no catch-up burst.
+    """
+
+    def __init__(self, notify: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
+        self.paused = False
+        self._notify = notify
+        self._clock = clock
+        self._stopped_at: float | None = None
+        self._pending = 0.0
+
+    def install(self) -> None:
+        signal.signal(signal.SIGUSR1, lambda *_: self.toggle())
+        signal.signal(signal.SIGTSTP, self._on_stop)
+        signal.signal(signal.SIGCONT, self._on_continue)
+
+    def toggle(self) -> None:
+        self.paused = not self.paused
+        self._notify("paused (SIGUSR1 again to resume)" if self.paused else "resumed")
+
+    def _on_stop(self, _signum: int, _frame: object) -> None:
+        self._stopped_at = self._clock()
+        self._notify("stopped (fg or SIGCONT to resume)")
+        # Stop for real, as the shell expects of Ctrl-Z, then catch the next Ctrl-Z again.
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)
+        signal.signal(signal.SIGTSTP, self._on_stop)
+
+    def _on_continue(self, _signum: int, _frame: object) -> None:
+        if self._stopped_at is not None:
+            self._pending += self._clock() - self._stopped_at
+            self._stopped_at = None
+            self._notify("resumed")
+
+    @property
+    def wants_attention(self) -> bool:
+        """True while paused or right after a stop: a sleep in progress should end early."""
+        return self.paused or self._pending > 0
+
+    def hold(self) -> float:
+        """Wait out a pause; returns the seconds the replay was paused or stopped since the last call."""
+        held, self._pending = self._pending, 0.0
+        if self.paused:
+            started = self._clock()
+            while self.paused:
+                time.sleep(PAUSE_POLL_SECONDS)
+            held += self._clock() - started
+        return held
+
+
+@dataclass
+class ReplayReport:
+    planned: int
+    start_position: int
+    sent: int = 0
+    acknowledged: int = 0
+    failed: int = 0
+    first_error: str | None = None
+    elapsed: float = 0.0
+    behind_max: float = 0.0
+    behind: list[float] = field(default_factory=list)  # per paced post, for pacing error figures
+    stalls: int = 0
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and self.failed == 0 and self.acknowledged == self.sent
+
+
+class Replay:
+    def __init__(
+        self,
+        slots: Iterable[Slot],
+        producer: PostProducer,
+        *,
+        planned: int,
+        paced: bool,
+        start_position: int = 0,
+        save_checkpoint: Callable[[int, str | None], None] | None = None,
+        metrics: ReplayMetrics | None = None,
+        pause: PauseControl | None = None,
+        progress=None,
+        record_lateness: bool = False,
+    ) -> None:
+        self.slots = slots
+        self.producer = producer
+        self.paced = paced
+        self.metrics = metrics
+        self.pause = pause
+        self.progress = progress
+        self.record_lateness = record_lateness
+        self.report = ReplayReport(planned=planned, start_position=start_position)
+        self._save_checkpoint = save_checkpoint
+        self._prefix = AckedPrefix(start_position)
+        self._in_flight_ids: deque[tuple[int, str]] = deque()  # (index, id) not yet checkpointed
+        self._failures_reported = 0
+        self._last_saved = (start_position, 0.0)
+        self.pacer = Pacer(sleep=self._sleep)
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, SLEEP_CHUNK_SECONDS))
+            if self.pause is not None and self.pause.wants_attention:
+                return  # the pacer re-checks the (shifted) schedule
+
+    def _hold(self) -> None:
+        if self.pause is None:
+            return
+        if self.metrics and self.pause.paused:
+            self.metrics.paused.set(1)
+        held = self.pause.hold()
+        if held:
+            self.pacer.shift(held)
+        if self.metrics:
+            self.metrics.paused.set(0)
+
+    def run(self) -> ReplayReport:
+        report = self.report
+        started = time.monotonic()
+        try:
+            for slot in self.slots:
+                if slot.index < report.start_position:
+                    continue
+                self._hold()
+                if self.paced:
+                    while (delay := self.pacer.due_in(slot.at)) > 0:
+                        self.pacer.sleep(delay)
+                        self._hold()
+                    behind = self.pacer.wait_for(slot.at)
+                    report.behind_max = max(report.behind_max, behind)
+                    if self.record_lateness:
+                        report.behind.append(behind)
+                    if self.metrics:
+                        self.metrics.behind_schedule.set(behind)
+                self.producer.send(slot.post, slot.index)
+                if self._save_checkpoint is not None:
+                    self._in_flight_ids.append((slot.index, slot.post.id))
+                if self.metrics:
+                    self.metrics.posts_sent.inc()
+                    self.metrics.event_time.set(slot.post.ts)
+                if self.progress is not None:
+                    self.progress.update(1)
+                self._drain_acks()
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            self.producer.flush(timeout=60)
+            self._drain_acks(force_save=True)
+            report.elapsed = time.monotonic() - started
+            report.stalls = self.pacer.stalls
+            counts = self.producer.counts
+            report.sent, report.acknowledged, report.failed = counts.sent, counts.acknowledged, counts.failed
+            report.first_error = counts.first_error
+        return report
+
+    def _drain_acks(self, *, force_save: bool = False) -> None:
+        acked = self.producer.acked
+        newly = 0
+        while acked:
+            self._prefix.ack(acked.popleft())
+            newly += 1
+        if self.metrics and newly:
+            self.metrics.posts_acknowledged.inc(newly)
+        failed = self.producer.counts.failed
+        if self.metrics and failed > self._failures_reported:
+            self.metrics.posts_failed.inc(failed - self._failures_reported)
+        self._failures_reported = failed
+        if self._save_checkpoint is None:
+            return
+        position = self._prefix.position
+        saved_position, saved_at = self._last_saved
+        now = time.monotonic()
+        if position != saved_position and (force_save or now - saved_at >= CHECKPOINT_EVERY_SECONDS):
+            last_id = None
+            while self._in_flight_ids and self._in_flight_ids[0][0] < position:
+                last_id = self._in_flight_ids.popleft()[1]
+            self._save_checkpoint(position, last_id)
+            self._last_saved = (position, now)
