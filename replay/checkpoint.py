@@ -38,13 +38,14 @@ class Checkpoint:
             raise ValueError(f"{path}: not a replay checkpoint ({exc})") from None
 
 
-def checkpoint_path(feed: Path, topic: str, state_dir: Path | None) -> Path:
-    """``--state DIR`` when given, else next to the feed, else (read-only feed dir) the user's cache."""
+def checkpoint_path(feed: Path, topic: str, state_dir: Path | None, *, packaged: bool = False) -> Path:
+    """``--state DIR`` when given, else next to the feed; the user's cache for the packaged seed feed
+    or a feed in a read-only directory."""
     digest = hashlib.sha1(f"{feed.resolve()}|{topic}".encode()).hexdigest()[:10]
     name = f".{feed.name}.{topic}.{digest}.replay-checkpoint.json"
     if state_dir is not None:
         return state_dir / name
-    if os.access(feed.resolve().parent, os.W_OK):
+    if not packaged and os.access(feed.resolve().parent, os.W_OK):
         return feed.resolve().parent / name
     return FALLBACK_STATE_DIR / name
 

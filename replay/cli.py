@@ -321,7 +321,7 @@ def run_send(args: argparse.Namespace) -> int:
 
     from replay.checkpoint import Checkpoint, checkpoint_path
 
-    state_file = checkpoint_path(feed_path, args.topic, args.state)
+    state_file = checkpoint_path(feed_path, args.topic, args.state, packaged=args.feed is None)
     fingerprint = {
         **asdict(options),
         "speed": None,
