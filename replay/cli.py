@@ -161,7 +161,8 @@ def _add_format_options(parser: argparse.ArgumentParser) -> None:
         "--map",
         dest="field_map",
         metavar="FIELD=COL,...",
-        help="csv only: columns for id, ts, text (required) and author, region, lang, platform, ...",
+        help="csv only: columns for id, ts, text (required) and author, region, lang, platform, ...; "
+        "without it the CSV's own column names are used",
     )
 
 
@@ -257,8 +258,6 @@ def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | N
         field_map = parse_field_map(args.field_map) if args.field_map else None
     except ValueError as exc:
         raise UsageError(f"--map: {exc}") from None
-    if args.format == "csv" and field_map is None:
-        raise UsageError("--format csv needs --map id=COL,ts=COL,text=COL[,author=COL,...]")
     cached: list[Post] = []
 
     def read(stats: FeedStats | None) -> Iterable[Post]:

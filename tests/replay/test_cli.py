@@ -1,7 +1,10 @@
 """The replayer's command line, up to the point where it would need Kafka."""
 
+from pathlib import Path
+
 import pytest
 
+from feed import read_feed
 from replay.cli import build_parser, main, survey_feed
 from replay.seed import SEED_FEED_PATH
 
@@ -53,3 +56,51 @@ def test_help_reads_like_a_manual(capsys):
     out = capsys.readouterr().out
     for words in ("--speed", "--duration", "--skip-bad", "KAFKA_BOOTSTRAP", "RFC 3339"):
         assert words in out
+
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def test_convert_csv_with_a_column_map_writes_the_contract_in_event_time_order(tmp_path, capsys):
+    out = tmp_path / "feed.jsonl"
+    mapping = "id=Tweet Id,ts=Date,text=Content,author=Username,region=Location"
+    assert (
+        main(["convert", str(SAMPLES / "posts.csv"), "--format", "csv", "--map", mapping, "-o", str(out)])
+        == 0
+    )
+    posts = list(read_feed(out))
+    assert posts, "something was converted"
+    assert [p.ts for p in posts] == sorted(p.ts for p in posts)
+    assert all(p.id and p.text for p in posts)
+    assert f"wrote {len(posts)} posts to {out}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("fmt", "sample"),
+    [("twitter-v1", "statuses_v1.jsonl"), ("twitter-v2", "search_v2.json"), ("twitter-archive", "tweets.js")],
+)
+def test_convert_twitter_formats(tmp_path, fmt, sample):
+    out = tmp_path / "feed.jsonl"
+    assert main(["convert", str(SAMPLES / sample), "--format", fmt, "-o", str(out)]) == 0
+    posts = list(read_feed(out))
+    assert posts and all(p.platform == "twitter" for p in posts)
+
+
+def test_convert_reports_the_bad_record_position_or_skips_it(tmp_path, capsys):
+    statuses = tmp_path / "statuses.jsonl"
+    good = (
+        '{"id_str": "1", "created_at": "Sat Jun 13 14:05:09 +0000 2009", "text": "hi", '
+        '"user": {"screen_name": "a"}}'
+    )
+    statuses.write_text(good + "\n" + '{"id_str": "2", "created_at": "someday", "text": "x"}\n')
+    out = tmp_path / "feed.jsonl"
+    assert main(["convert", str(statuses), "--format", "twitter-v1", "-o", str(out)]) == 1
+    assert f"{statuses}:2:" in capsys.readouterr().err
+    assert main(["convert", str(statuses), "--format", "twitter-v1", "-o", str(out), "--skip-bad"]) == 0
+    assert "1 bad records skipped" in capsys.readouterr().err
+    assert [p.id for p in read_feed(out)] == ["1"]
+
+
+def test_map_is_only_for_csv(capsys):
+    assert main(["send", "--map", "id=a,ts=b,text=c", "--bootstrap", UNREACHABLE]) == 2
+    assert "--map applies to --format csv only" in capsys.readouterr().err
