@@ -193,7 +193,9 @@ def _add_generate(commands) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    generate.add_argument("--scenario", required=True, help="scenario name (see the list below)")
+    from replay.generate import SCENARIOS
+
+    generate.add_argument("--scenario", required=True, choices=sorted(SCENARIOS), help="what to generate")
     generate.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
     generate.add_argument("--hours", type=float, help="event-time length (default: the scenario's)")
     generate.add_argument("--rate", type=float, help="mean posts per second (default: the scenario's)")
@@ -463,10 +465,8 @@ def run_convert(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     import time
 
-    from replay.generate import SCENARIOS, write_scenario
+    from replay.generate import write_scenario
 
-    if args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     started = time.monotonic()
     count, truth = write_scenario(
         args.scenario,

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from feed import read_feed
@@ -104,3 +105,23 @@ def test_convert_reports_the_bad_record_position_or_skips_it(tmp_path, capsys):
 def test_map_is_only_for_csv(capsys):
     assert main(["send", "--map", "id=a,ts=b,text=c", "--bootstrap", UNREACHABLE]) == 2
     assert "--map applies to --format csv only" in capsys.readouterr().err
+
+
+def test_generate_writes_a_feed_and_its_truth_deterministically(tmp_path, capsys):
+    runs = []
+    for name in ("a", "b"):
+        feed, truth = tmp_path / f"{name}.jsonl", tmp_path / f"{name}.truth.json"
+        args = ["generate", "--scenario", "iran2009", "--seed", "7", "--hours", "6", "-o", str(feed)]
+        assert main([*args, "--truth", str(truth)]) == 0
+        runs.append((feed.read_bytes(), truth.read_bytes()))
+    assert runs[0] == runs[1]
+    episodes = orjson.loads(runs[0][1])["episodes"]
+    assert {e["type"] for e in episodes} == {"filtering", "outage", "surge"}
+    assert all(set(e) == {"type", "key", "region", "start", "end"} for e in episodes)
+    assert sum(1 for _ in read_feed(tmp_path / "a.jsonl")) > 6 * 3600
+
+
+def test_generate_refuses_an_unknown_scenario(capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "--scenario", "nope", "-o", "x", "--truth", "y"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
