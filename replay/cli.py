@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from feed import FeedError, FeedStats, Post, format_ts, parse_ts, read_feed
+from replay.schedule import ReplayOptions, Slot
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
@@ -283,7 +284,7 @@ def _event_time_flag(name: str, value: str | None) -> float | None:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from replay.schedule import ReplayOptions, loop_shift, parse_speed, plan, speed_to_fit
+    from replay.schedule import loop_shift, parse_speed, plan, speed_to_fit
     from replay.seed import SEED_FEED_PATH
 
     feed_path: Path = args.feed or SEED_FEED_PATH
@@ -349,10 +350,18 @@ def run_send(args: argparse.Namespace) -> int:
     def save_checkpoint(position: int, last_id: str | None) -> None:
         Checkpoint(str(feed_path), args.topic, fingerprint, position, last_id).save(state_file)
 
-    return _send(args, options, survey, read, shift, start_position, save_checkpoint, plan)
+    slots = plan(lambda: read(None), options, shift=shift)
+    return _send(args, options, survey, slots, start_position, save_checkpoint)
 
 
-def _send(args, options, survey, read, shift, start_position, save_checkpoint, plan) -> int:
+def _send(
+    args: argparse.Namespace,
+    options: ReplayOptions,
+    survey: FeedSurvey,
+    slots: Iterable[Slot],
+    start_position: int,
+    save_checkpoint: Callable[[int, str | None], None],
+) -> int:
     from kafka.errors import KafkaError
 
     from replay.metrics import ReplayMetrics
@@ -392,7 +401,7 @@ def _send(args, options, survey, read, shift, start_position, save_checkpoint, p
     # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed, summarised, checkpointed.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     replay = Replay(
-        plan(lambda: read(None), options, shift=shift),
+        slots,
         producer,
         planned=planned,
         paced=options.speed is not None or options.rate is not None,
