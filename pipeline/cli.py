@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pipeline.settings import ENVIRONMENT, Settings
 
@@ -37,6 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--log-level", choices=["debug", "info", "warn", "error"], help="(warn)")
     worker.set_defaults(handler=run_worker)
 
+    analyze = commands.add_parser(
+        "analyze",
+        help="classify a feed file offline, with the same engine as the agents (no Kafka)",
+        description="Run the pipeline's pure engine over a JSON Lines feed in file order, without Kafka: "
+        "the oracle the streaming stack must agree with. Writes one classified post per valid input "
+        "line (the JSON of posts.classified) and prints a summary table. Bad lines are reported as "
+        "file:line, counted and skipped; --strict makes them fatal.",
+    )
+    analyze.add_argument("feed", type=Path, help="JSON Lines feed")
+    analyze.add_argument("--classified", type=Path, metavar="OUT.jsonl", help="write classified posts here")
+    analyze.add_argument(
+        "--alerts", type=Path, metavar="OUT.jsonl", help="write alerts here (detection stage)"
+    )
+    analyze.add_argument("--strict", action="store_true", help="stop at the first bad line (exit 1)")
+    analyze.set_defaults(handler=run_analyze)
+
     summary = commands.add_parser(
         "summary",
         help="print a one-line summary of a running worker's metrics",
@@ -64,6 +81,12 @@ def run_worker(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return run(settings)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from pipeline.analyze import run_analyze as analyze_feed
+
+    return analyze_feed(args.feed, classified=args.classified, alerts=args.alerts, strict=args.strict)
 
 
 def run_summary(args: argparse.Namespace) -> int:

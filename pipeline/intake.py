@@ -39,3 +39,11 @@ def region_label(region: str | None) -> str:
     if len(region) == 2 and region.isascii() and region.isalpha():
         return region.upper()
     return "invalid"
+
+
+MAIN_LANGS = frozenset({"en", "fa", "fa-Latn"})
+
+
+def lang_label(lang: str) -> str:
+    """The three languages of the feeds as themselves, anything else as 'other'."""
+    return lang if lang in MAIN_LANGS else "other"

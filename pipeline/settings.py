@@ -14,6 +14,7 @@ ENVIRONMENT = {
     "posts_topic": "POSTS_TOPIC",
     "posts_partitions": "POSTS_PARTITIONS",
     "dead_letter_topic": "DEAD_LETTER_TOPIC",
+    "classified_topic": "CLASSIFIED_TOPIC",
     "app_id": "PIPELINE_APP_ID",
     "metrics_host": "METRICS_HOST",
     "metrics_port": "METRICS_PORT",
@@ -29,6 +30,7 @@ class Settings:
     posts_topic: str = "posts"
     posts_partitions: int = 4
     dead_letter_topic: str = "posts.dead-letter"
+    classified_topic: str = "posts.classified"
     app_id: str = "iran2009-pipeline"
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9108

@@ -8,6 +8,7 @@ import faust
 
 from pipeline.agents import register_agents
 from pipeline.app import create_app
+from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 
@@ -15,7 +16,7 @@ from pipeline.settings import Settings
 def run(settings: Settings) -> int:
     app = create_app(settings)
     metrics = PipelineMetrics()
-    register_agents(app, settings, metrics)
+    register_agents(app, settings, metrics, Engine())
     try:
         metrics.serve(settings.metrics_host, settings.metrics_port)
     except OSError as exc:

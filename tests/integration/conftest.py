@@ -19,6 +19,7 @@ class RunningWorker:
     process: subprocess.Popen[str]
     topic: str
     dead_letter_topic: str
+    classified_topic: str
     metrics_url: str
 
     def metrics(self) -> dict[str, float]:
@@ -33,7 +34,12 @@ def worker(kafka_bootstrap, tmp_path) -> Iterator[RunningWorker]:
     """A real `python -m pipeline worker` on its own topic and consumer group."""
     name = f"t{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "DEAD_LETTER_TOPIC": f"{name}.dead-letter", "POSTS_PARTITIONS": "2"}
+    env = {
+        **os.environ,
+        "DEAD_LETTER_TOPIC": f"{name}.dead-letter",
+        "CLASSIFIED_TOPIC": f"{name}.classified",
+        "POSTS_PARTITIONS": "2",
+    }
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -51,7 +57,11 @@ def worker(kafka_bootstrap, tmp_path) -> Iterator[RunningWorker]:
             text=True,
         )  # fmt: skip
     running = RunningWorker(
-        process, f"{name}.posts", f"{name}.dead-letter", f"http://127.0.0.1:{port}/metrics"
+        process,
+        topic=f"{name}.posts",
+        dead_letter_topic=f"{name}.dead-letter",
+        classified_topic=f"{name}.classified",
+        metrics_url=f"http://127.0.0.1:{port}/metrics",
     )
     try:
         wait_until(lambda: running.metrics() is not None, timeout=60, what="the worker's metrics endpoint")
