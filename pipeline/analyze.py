@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import orjson
+
 from feed import FeedStats, read_feed
 from pipeline.classify import CATEGORIES, PRIORITIES
 from pipeline.engine import Engine
@@ -23,6 +25,8 @@ class AnalyzeReport:
     categories: Counter[str] = field(default_factory=Counter)
     priorities: Counter[str] = field(default_factory=Counter)
     langs: Counter[str] = field(default_factory=Counter)
+    alerts: Counter[str] = field(default_factory=Counter)
+    late_posts: int = 0
 
     def table(self) -> str:
         rate = self.posts / self.elapsed if self.elapsed > 0 else 0.0
@@ -38,6 +42,11 @@ class AnalyzeReport:
         lines.append("")
         lines.append("priority  " + "  ".join(f"{p}={self.priorities[p]}" for p in PRIORITIES))
         lines.append("lang      " + "  ".join(f"{lang}={n}" for lang, n in self.langs.most_common(6)))
+        lines.append(
+            "alerts    "
+            + "  ".join(f"{kind}={self.alerts[kind]}" for kind in ("filtering", "outage", "surge"))
+            + f"  (late posts {self.late_posts})"
+        )
         return "\n".join(lines)
 
 
@@ -46,13 +55,18 @@ def analyze(
     *,
     engine: Engine,
     classified_out: IO[bytes] | None = None,
+    alerts_out: IO[bytes] | None = None,
     strict: bool = False,
 ) -> AnalyzeReport:
-    """Classify every post of ``feed`` in file order; bad lines are skipped and counted unless strict."""
+    """Classify every post of ``feed`` in file order and run detection over them, as one source.
+
+    Bad lines are skipped and counted unless strict. Windows close only as the event-time watermark
+    passes them, exactly as in the stream: nothing is flushed at the end of the file.
+    """
     report = AnalyzeReport()
     started = time.perf_counter()
     for post in read_feed(feed, skip_bad=not strict, stats=report.stats):
-        result = engine.classify(post)
+        result, alerts = engine.process(post)
         label = result.classification
         report.posts += 1
         report.categories.update(label.categories)
@@ -61,6 +75,12 @@ def analyze(
         if classified_out is not None:
             classified_out.write(result.to_json())
             classified_out.write(b"\n")
+        for alert in alerts:
+            report.alerts[alert.type] += 1
+            if alerts_out is not None:
+                alerts_out.write(orjson.dumps(alert.to_record()))
+                alerts_out.write(b"\n")
+    report.late_posts = engine.detector.late_posts
     report.elapsed = time.perf_counter() - started
     return report
 
@@ -73,11 +93,13 @@ def run_analyze(feed: Path, *, classified: Path | None, alerts: Path | None, str
         return 2
     engine = Engine()
     try:
-        with classified.open("wb") if classified else nullcontext() as classified_out:
-            report = analyze(feed, engine=engine, classified_out=classified_out, strict=strict)
-        if alerts is not None:
-            # Detection (the next stage) fills this file; until then the contract is an empty alert list.
-            alerts.write_bytes(b"")
+        with (
+            classified.open("wb") if classified else nullcontext() as classified_out,
+            alerts.open("wb") if alerts else nullcontext() as alerts_out,
+        ):
+            report = analyze(
+                feed, engine=engine, classified_out=classified_out, alerts_out=alerts_out, strict=strict
+            )
     except FeedError as exc:
         print(f"pipeline: {exc}", file=sys.stderr)
         return 1

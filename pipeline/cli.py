@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="classify a feed file offline, with the same engine as the agents (no Kafka)",
         description="Run the pipeline's pure engine over a JSON Lines feed in file order, without Kafka: "
         "the oracle the streaming stack must agree with. Writes one classified post per valid input "
-        "line (the JSON of posts.classified) and prints a summary table. Bad lines are reported as "
+        "line (the JSON of posts.classified), the alerts detection raises (the JSON of the alerts "
+        "topic), and prints a summary table. Bad lines are reported as "
         "file:line, counted and skipped; --strict makes them fatal.",
     )
     analyze.add_argument("feed", type=Path, help="JSON Lines feed")

@@ -52,6 +52,43 @@ class PipelineMetrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
+        self.alerts = Counter("pipeline_alerts", "Alerts raised, by type.", ["type"], registry=self.registry)
+        self.late_posts = Counter(
+            "pipeline_late_posts",
+            "Posts older than the event-time watermark on arrival: counted here, not in any window.",
+            registry=self.registry,
+        )
+        self.watermark = Gauge(
+            "pipeline_watermark_seconds",
+            "Event-time watermark of detection (Unix seconds): windows before it are closed.",
+            registry=self.registry,
+        )
+        self.watermark_lag = Gauge(
+            "pipeline_watermark_lag_seconds",
+            "Wall clock minus the event-time watermark (years when replaying 2009; seconds when live).",
+            registry=self.registry,
+        )
+        self.watch_observed = Gauge(
+            "pipeline_watchlist_observed",
+            "Posts with a watchlist term in the last closed window, by region.",
+            ["term", "region"],
+            registry=self.registry,
+        )
+        self.watch_expected = Gauge(
+            "pipeline_watchlist_expected",
+            "Posts with the term that the control and the baseline predict for that window.",
+            ["term", "region"],
+            registry=self.registry,
+        )
+        self.watch_suspicion = Gauge(
+            "pipeline_watchlist_suspicion",
+            "Filtering suspicion: -log10 of the count test's p-value (higher = more suspicious).",
+            ["term", "region"],
+            registry=self.registry,
+        )
+        self.outage = Gauge(
+            "pipeline_region_outage", "1 while a region is in an outage.", ["region"], registry=self.registry
+        )
         self.event_time = Gauge(
             "pipeline_event_time_seconds",
             "Largest post event time seen so far (Unix seconds): how far the stream has got.",

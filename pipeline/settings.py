@@ -15,6 +15,8 @@ ENVIRONMENT = {
     "posts_partitions": "POSTS_PARTITIONS",
     "dead_letter_topic": "DEAD_LETTER_TOPIC",
     "classified_topic": "CLASSIFIED_TOPIC",
+    "detect_topic": "DETECT_TOPIC",
+    "alerts_topic": "ALERTS_TOPIC",
     "app_id": "PIPELINE_APP_ID",
     "metrics_host": "METRICS_HOST",
     "metrics_port": "METRICS_PORT",
@@ -31,6 +33,9 @@ class Settings:
     posts_partitions: int = 4
     dead_letter_topic: str = "posts.dead-letter"
     classified_topic: str = "posts.classified"
+    # One partition: detection compares regions and terms with each other, so it needs all posts in one place.
+    detect_topic: str = "posts.detect"
+    alerts_topic: str = "alerts"
     app_id: str = "iran2009-pipeline"
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9108

@@ -8,6 +8,7 @@ import faust
 
 from pipeline.agents import register_agents
 from pipeline.app import create_app
+from pipeline.detect import Detector, DetectorConfig
 from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
@@ -16,7 +17,10 @@ from pipeline.settings import Settings
 def run(settings: Settings) -> int:
     app = create_app(settings)
     metrics = PipelineMetrics()
-    register_agents(app, settings, metrics, Engine())
+    # The watermark waits for every partition of posts, so the alerts never depend on which partition
+    # happens to be read first (see pipeline/detect).
+    engine = Engine(detector=Detector(DetectorConfig(min_sources=settings.posts_partitions)))
+    register_agents(app, settings, metrics, engine)
     try:
         metrics.serve(settings.metrics_host, settings.metrics_port)
     except OSError as exc:

@@ -4,8 +4,9 @@ import os
 import signal
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ class RunningWorker:
     topic: str
     dead_letter_topic: str
     classified_topic: str
+    alerts_topic: str
     metrics_url: str
 
     def metrics(self) -> dict[str, float]:
@@ -28,28 +30,38 @@ class RunningWorker:
     def consumed(self) -> int:
         return int(self.metrics().get("pipeline_posts_consumed_total", 0))
 
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
 
-@pytest.fixture
-def worker(kafka_bootstrap, tmp_path) -> Iterator[RunningWorker]:
-    """A real `python -m pipeline worker` on its own topic and consumer group."""
-    name = f"t{uuid.uuid4().hex[:8]}"
+
+def start_worker(bootstrap: str, name: str, work_dir: Path, *, partitions: int = 2) -> RunningWorker:
+    """A real `python -m pipeline worker` in group ``name``-app over topics named after ``name``."""
     port = free_port()
     env = {
         **os.environ,
         "DEAD_LETTER_TOPIC": f"{name}.dead-letter",
         "CLASSIFIED_TOPIC": f"{name}.classified",
-        "POSTS_PARTITIONS": "2",
+        "DETECT_TOPIC": f"{name}.detect",
+        "ALERTS_TOPIC": f"{name}.alerts",
+        "POSTS_PARTITIONS": str(partitions),
     }
-    log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with (work_dir / f"worker-{port}.log").open("w") as log:
         process = subprocess.Popen(
             python_module(
                 "pipeline", "worker",
-                "--bootstrap", kafka_bootstrap,
+                "--bootstrap", bootstrap,
                 "--topic", f"{name}.posts",
                 "--app-id", f"{name}-app",
                 "--metrics-port", str(port),
-                "--data-dir", str(tmp_path / "faust"),
+                "--data-dir", str(work_dir / f"faust-{port}"),
             ),
             env=env,
             stdout=log,
@@ -61,16 +73,35 @@ def worker(kafka_bootstrap, tmp_path) -> Iterator[RunningWorker]:
         topic=f"{name}.posts",
         dead_letter_topic=f"{name}.dead-letter",
         classified_topic=f"{name}.classified",
+        alerts_topic=f"{name}.alerts",
         metrics_url=f"http://127.0.0.1:{port}/metrics",
     )
     try:
         wait_until(lambda: running.metrics() is not None, timeout=60, what="the worker's metrics endpoint")
-        yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    except AssertionError:
+        running.stop()
+        raise
+    return running
+
+
+@pytest.fixture
+def workers(kafka_bootstrap, tmp_path) -> Iterator[Callable[..., RunningWorker]]:
+    """Starts workers on demand (same name = same group); all are stopped at the end."""
+    started: list[RunningWorker] = []
+
+    def start(name: str | None = None, *, partitions: int = 2) -> RunningWorker:
+        running = start_worker(
+            kafka_bootstrap, name or f"t{uuid.uuid4().hex[:8]}", tmp_path, partitions=partitions
+        )
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def worker(workers) -> RunningWorker:
+    """One real worker on its own topics and consumer group."""
+    return workers()

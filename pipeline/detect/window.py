@@ -1,0 +1,91 @@
+"""One open tumbling window: counts per region, and a bottom-k sample of its posts. Pure.
+
+Everything in a window is independent of the order its posts arrived in: counts are sums, and the
+sample keeps the ``k`` posts with the smallest (hash of the event time, then the post itself), so any
+interleaving of sources or chunking of input fills a window identically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # the C helper behind Counter.update: a dict += 1 per element, without Counter's Python overhead
+    from _collections import _count_elements as count_into  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - other interpreters
+
+    def count_into(mapping: dict[str, int], iterable: Any) -> None:  # type: ignore[misc]
+        get = mapping.get
+        for item in iterable:
+            mapping[item] = get(item, 0) + 1
+
+
+# A sampled post: (hash, ts, region ("" for none), terms, categories).
+Sampled = tuple[int, float, str, tuple[str, ...], tuple[str, ...]]
+
+HASH_MULTIPLIER = 2654435761  # Knuth's multiplicative hash of the event time in milliseconds
+HASH_MASK = 0xFFFFFFFF
+
+
+def post_hash(ts: float) -> int:
+    return (int(ts * 1000.0) * HASH_MULTIPLIER) & HASH_MASK
+
+
+class Window:
+    __slots__ = ("cats", "cut", "evasions", "sample", "start", "terms", "vol")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.vol: dict[str, int] = {}  # region ("" for none) -> posts
+        self.terms: dict[str, dict[str, int]] = {}  # region -> term -> posts
+        self.evasions: dict[str, dict[str, int]] = {}  # region -> watchlist key -> posts (evasion only)
+        self.cats: dict[str, dict[str, int]] = {}  # region -> category -> posts
+        self.sample: list[Sampled] = []
+        self.cut: int | None = None  # once the sample was trimmed: admit only hashes <= cut
+
+    def trim(self, size: int) -> None:
+        self.sample.sort()
+        del self.sample[size:]
+        self.cut = self.sample[-1][0]
+
+    def final_sample(self, size: int) -> list[Sampled]:
+        self.sample.sort()
+        return self.sample[:size]
+
+    def dump(self, vocabulary: dict[str, int]) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "vol": self.vol,
+            "terms": self.terms,
+            "evasions": self.evasions,
+            "cats": self.cats,
+            "sample": encode_sample(self.sample, vocabulary),
+            "cut": self.cut,
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any], words: list[str]) -> Window:
+        window = cls(data["start"])
+        window.vol = dict(data["vol"])
+        window.terms = {region: dict(counts) for region, counts in data["terms"].items()}
+        window.evasions = {region: dict(counts) for region, counts in data["evasions"].items()}
+        window.cats = {region: dict(counts) for region, counts in data["cats"].items()}
+        window.sample = decode_sample(data["sample"], words)
+        window.cut = data["cut"]
+        return window
+
+
+def encode_sample(sample: list[Sampled], vocabulary: dict[str, int]) -> list[list[Any]]:
+    """Sampled posts as JSON lists, terms and categories as indices into a shared vocabulary."""
+    encoded = []
+    for digest, ts, region, terms, cats in sample:
+        ids = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
+        cat_ids = [vocabulary.setdefault(cat, len(vocabulary)) for cat in cats]
+        encoded.append([digest, ts, region, ids, cat_ids])
+    return encoded
+
+
+def decode_sample(encoded: list[list[Any]], words: list[str]) -> list[Sampled]:
+    return [
+        (digest, ts, region, tuple(words[i] for i in ids), tuple(words[i] for i in cat_ids))
+        for digest, ts, region, ids, cat_ids in encoded
+    ]
