@@ -19,6 +19,9 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # The detect agent holds acks until its state is saved; shutdown must not wait for them
+        # (what was not acked is read again, and skipped up to the saved snapshot, on restart).
+        stream_wait_empty=False,
         # The detector's snapshot is one table record; the broker allows 32 MiB (deploy/kafka).
         producer_max_request_size=32 * 1024 * 1024,
         consumer_max_fetch_size=32 * 1024 * 1024,

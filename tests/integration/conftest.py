@@ -30,14 +30,16 @@ class RunningWorker:
     def consumed(self) -> int:
         return int(self.metrics().get("pipeline_posts_consumed_total", 0))
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = 60) -> int | None:
+        """Ctrl-C, then SIGKILL after ``timeout``; the exit code, or None when it had to be killed."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
-                self.process.wait(timeout=60)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+                return None
         return self.process.returncode
 
 

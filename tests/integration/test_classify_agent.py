@@ -57,3 +57,4 @@ def test_seed_posts_come_out_classified_exactly_as_analyze_says(kafka_bootstrap,
     assert metrics["pipeline_posts_priority_total"] == len(posts)
     assert metrics["pipeline_posts_lang_total"] == len(posts)
     assert metrics["pipeline_processing_latency_seconds_count"] == len(posts)
+    assert worker.stop(timeout=30) == 0, "a worker that has processed posts stops cleanly on Ctrl-C"
