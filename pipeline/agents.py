@@ -131,11 +131,11 @@ def register_agents(app: faust.App, settings: Settings, metrics: PipelineMetrics
                     pending.clear()
 
 
-def _restore(table: faust.Table, fresh: Detector) -> DedupedDetector:
+def _restore(table: faust.Table, template: Detector) -> DedupedDetector:
     saved = table.get(DETECTOR_STATE_KEY)
     if saved is None:
-        return DedupedDetector(fresh)
-    state = DedupedDetector.restore(orjson.loads(saved), fresh.config)
+        return DedupedDetector(Detector(template.config))  # never reuse a detector that saw records
+    state = DedupedDetector.restore(orjson.loads(saved), template.config)
     log.warning("detector restored from its snapshot at detect-topic offset %d", state.input_offset)
     return state
 
