@@ -422,23 +422,11 @@ class Detector:
         if not ctx.live or not self._region_warm(region, start) or self._cooldown.get(region, -1) > start:
             return
         onset = start - self._width if previous < 0.75 else start
-        episode = _Episode("outage", "*", region, onset, "*")
-        self._episodes[ident] = episode
         evidence: dict[str, Any] = {"own_level": round(own, 2)}
         if by_control is not None:
             evidence["control"] = {"observed": control, "share": round(group.volume / everyone.volume, 4)}
-        ctx.alerts.append(
-            Alert(
-                type="outage",
-                key="*",
-                region=region,
-                start=onset,
-                detected_at=ctx.at,
-                observed=observed,
-                expected=round(expected, 2),
-                score=score(log_p),
-                evidence=evidence,
-            )
+        self._raise(
+            ctx, _Episode("outage", "*", region, onset, "*"), observed, expected, log_p, evidence=evidence
         )
 
     # -- filtering ----------------------------------------------------------------------------------
@@ -603,21 +591,7 @@ class Detector:
                     "rising": ev >= 2 and ev > 2.0 * ev_expected,
                 }
             episode = _Episode("filtering", _alert_key(term), region, onset, term, set(others))
-            self._episodes[episode.ident()] = episode
-            ctx.alerts.append(
-                Alert(
-                    type="filtering",
-                    key=episode.key,
-                    region=region,
-                    start=onset,
-                    detected_at=ctx.at,
-                    observed=total_x,
-                    expected=round(total_e, 2),
-                    score=score(log_p),
-                    terms=others,
-                    evidence=evidence,
-                )
-            )
+            self._raise(ctx, episode, total_x, total_e, log_p, terms=others, evidence=evidence)
 
     def _control_agrees(self, run: _Run) -> bool:
         """Whether the region's share of the term's posts (region + control) over the run is low too.
@@ -775,24 +749,36 @@ class Detector:
             others = tuple(sorted(c[1] for c in members[1:]))
             onset = start - self._width if key in previous else start
             episode = _Episode("surge", _alert_key(key), None, onset, key, set(others))
-            self._episodes[episode.ident()] = episode
-            ctx.alerts.append(
-                Alert(
-                    type="surge",
-                    key=episode.key,
-                    region=None,
-                    start=onset,
-                    detected_at=ctx.at,
-                    observed=x,
-                    expected=round(expected_key, 2),
-                    score=score(log_p),
-                    terms=others,
-                    evidence={
-                        "ratio": round(x / max(expected_key, cfg.surge_floor_expected), 2),
-                        "volume": total,
-                    },
-                )
+            evidence = {"ratio": round(x / max(expected_key, cfg.surge_floor_expected), 2), "volume": total}
+            self._raise(ctx, episode, x, expected_key, log_p, terms=others, evidence=evidence)
+
+    def _raise(
+        self,
+        ctx: _Closing,
+        episode: _Episode,
+        observed: float,
+        expected: float,
+        log_p: float,
+        *,
+        terms: tuple[str, ...] = (),
+        evidence: dict[str, Any] | None = None,
+    ) -> None:
+        """Open an episode and raise its one onset alert."""
+        self._episodes[episode.ident()] = episode
+        ctx.alerts.append(
+            Alert(
+                type=episode.type,
+                key=episode.key,
+                region=episode.region,
+                start=episode.start,
+                detected_at=ctx.at,
+                observed=observed,
+                expected=round(expected, 2),
+                score=score(log_p),
+                terms=terms,
+                evidence=evidence,
             )
+        )
 
     # -- grouping -----------------------------------------------------------------------------------
     def _rank(self, key: str) -> int:
