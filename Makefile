@@ -7,12 +7,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check unit test demo seed-feed clean
+.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
 
-system-deps: ## check java, mvn and prometheus, installing them with apt-get when missing (root on Debian)
+system-deps: ## check java, mvn, prometheus and docker-compose, installing them with apt-get when missing (root on Debian)
 	@bash scripts/system-deps.sh
 
 $(VENV)/.installed: pyproject.toml
@@ -39,6 +39,7 @@ kafka-status: ## is the local broker up?
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) deploy/grafana/build_dashboards.py --check
 
 format: $(VENV)/.installed ## format the code with ruff
 	$(VENV)/bin/ruff check --fix .
@@ -48,10 +49,14 @@ prom-check: system-deps ## promtool: check the Prometheus config and rules, run 
 	promtool check config deploy/prometheus/prometheus.yml
 	promtool test rules deploy/prometheus/tests/*.yml
 
+compose-check: system-deps $(VENV)/.installed ## validate docker-compose.yml with docker-compose config
+	docker-compose -f docker-compose.yml config -q
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/deploy
+
 unit: $(VENV)/.installed ## unit tests only (no broker)
 	$(VENV)/bin/pytest -m 'not integration'
 
-test: install lint prom-check ## install what is needed and run every test, integration tests on a real broker
+test: install lint prom-check compose-check ## install what is needed and run every test, integration tests on a real broker
 	$(VENV)/bin/pytest
 
 demo: install ## start Kafka and a worker, replay the seed feed in about a minute, show the metrics

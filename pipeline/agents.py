@@ -1,24 +1,30 @@
 """Faust agents: thin loops that decode records and hand them to the pure engine.
 
-``classify`` runs in parallel, one stream per partition of ``posts``; it publishes classified posts
-and a compact observation per post to the single-partition ``posts.detect`` topic, tagged with the
-source partition. ``detect`` consumes that one partition, so exactly one instance in the worker group
-holds the detector; its watermark is the minimum over source partitions, so the alerts depend only on
-the posts, never on how partitions interleave or how many workers there are.
+The classify stage (:mod:`pipeline.classify_service`) publishes, per batch and source partition of
+``posts``, one record of compact observations to the single-partition ``posts.detect`` topic.
+``detect`` consumes that one partition, so exactly one instance in the worker group holds the detector;
+its watermark is the minimum over source partitions, so the alerts depend only on the posts, never on
+how partitions interleave, how records were batched or how many workers there are.
+
+``probe_health`` asks the broker for end offsets every few seconds: consumer lag, stalls, /health.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import Counter
 
 import faust
 import orjson
+from prometheus_client import Gauge
 
-from feed import FeedError
+from pipeline.classify_service import ClassifyService
 from pipeline.detect import Detector
-from pipeline.engine import DedupedDetector, Engine, observation_from_json, observation_to_json
-from pipeline.intake import decode_post, lang_label, platform_label, region_label
+from pipeline.engine import DedupedDetector, Engine, observations_from_json
+from pipeline.health import HealthMonitor, HealthReport, PartitionOffsets
+from pipeline.intake import region_label
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 
@@ -27,63 +33,24 @@ log = logging.getLogger(__name__)
 DETECTOR_STATE_KEY = "detector"
 
 
-def register_agents(app: faust.App, settings: Settings, metrics: PipelineMetrics, engine: Engine) -> None:
+def register_agents(
+    app: faust.App,
+    settings: Settings,
+    metrics: PipelineMetrics,
+    engine: Engine,
+    health: HealthMonitor,
+    classify_stage: ClassifyService,
+) -> None:
     def topic(name: str, partitions: int) -> faust.TopicT:
         # internal=True makes Faust create the topic at start-up when it is missing.
         return app.topic(
             name, internal=True, partitions=partitions, key_serializer="raw", value_serializer="raw"
         )
 
-    posts = topic(settings.posts_topic, settings.posts_partitions)
-    classified = topic(settings.classified_topic, settings.posts_partitions)
     detect_input = topic(settings.detect_topic, 1)
     alerts = topic(settings.alerts_topic, 1)
-    dead_letters = topic(settings.dead_letter_topic, 1)
     # The detector's snapshot, saved as windows close; its changelog topic is compacted by Faust.
     detector_state = app.Table("detector-state", partitions=1, key_type=str, value_type=str)
-    latest_event_time = 0.0
-
-    @app.agent(posts, name="classify")
-    async def classify(stream: faust.StreamT) -> None:
-        nonlocal latest_event_time
-        async for event in stream.events():
-            message = event.message
-            try:
-                post = decode_post(message.value, max_bytes=settings.max_post_bytes)
-            except FeedError as error:
-                place = f"{message.topic}[{message.partition}]@{message.offset}"
-                log.warning("dead-lettering %s: %s", place, error)
-                metrics.posts_invalid.labels(error.code).inc()
-                await dead_letters.send(
-                    key=message.key,
-                    value=message.value,
-                    headers=[
-                        ("error.reason", error.code.encode()),
-                        ("error.message", str(error).encode()),
-                        ("source.topic", message.topic.encode()),
-                        ("source.partition", str(message.partition).encode()),
-                        ("source.offset", str(message.offset).encode()),
-                    ],
-                )
-                continue
-            result = engine.classify(post)
-            await classified.send(key=message.key, value=result.to_json(), timestamp=post.ts)
-            await detect_input.send(
-                value=observation_to_json(result.observation(message.partition), message.offset),
-                timestamp=post.ts,
-            )
-            label = result.classification
-            metrics.posts_consumed.labels(platform_label(post.platform), region_label(post.region)).inc()
-            for category in label.categories:
-                metrics.posts_by_category.labels(category).inc()
-            metrics.posts_by_priority.labels(label.priority).inc()
-            metrics.posts_by_lang.labels(lang_label(label.lang)).inc()
-            if message.time_in is not None:
-                # Faust's monitor stamps time_in with the monotonic clock on arrival.
-                metrics.processing_latency.observe(time.monotonic() - message.time_in)
-            if post.ts > latest_event_time:
-                latest_event_time = post.ts
-                metrics.event_time.set(post.ts)
 
     @app.agent(detect_input, name="detect")
     async def detect(stream: faust.StreamT) -> None:
@@ -91,15 +58,16 @@ def register_agents(app: faust.App, settings: Settings, metrics: PipelineMetrics
         # never runs ahead of the saved state: a restart resumes exactly where the snapshot stands.
         state: DedupedDetector | None = None
         pending: list[faust.EventT] = []
-        late_reported = 0
+        counted = (0, 0, 0)  # late posts, redelivered, repeated ids already in the metrics
+        last_snapshot = -float("inf")
         async for event in stream.noack().events():
             offset = event.message.offset
             if state is None or offset > state.input_offset + 1:
                 # The first record, or records this worker did not see (another worker held the
                 # partition for a while): start from the saved snapshot, which Faust has recovered
                 # from the table's changelog by the time records flow.
-                state = _restore(detector_state, engine.detector)
-                late_reported = state.detector.late_posts
+                state = _restore(detector_state, engine)
+                counted = (state.detector.late_posts, state.redelivered, state.repeated_ids)
                 pending.clear()
                 if offset > state.input_offset + 1 and state.input_offset >= 0:
                     log.error(
@@ -112,30 +80,42 @@ def register_agents(app: faust.App, settings: Settings, metrics: PipelineMetrics
                 continue
             detector = state.detector
             watermark_before = detector.watermark
-            observation, source_offset = observation_from_json(event.value)
-            for alert in state.push(observation, source_offset, offset):
-                record = alert.to_record()
-                log.warning("alert %s", record)
-                metrics.alerts.labels(alert.type).inc()
-                await alerts.send(key=alert.key.encode(), value=orjson.dumps(record))
+            for source_offset, post_id, observation in observations_from_json(event.value):
+                for alert in state.push(observation, source_offset, offset, post_id):
+                    record = alert.to_record()
+                    log.warning("alert %s", record)
+                    metrics.alerts.labels(alert.type).inc()
+                    await alerts.send(key=alert.key.encode(), value=orjson.dumps(record))
+            state.input_offset = offset  # also when every row was a repeat
             pending.append(event)
-            if detector.late_posts > late_reported:
-                metrics.late_posts.inc(detector.late_posts - late_reported)
-                late_reported = detector.late_posts
+            now_counted = (detector.late_posts, state.redelivered, state.repeated_ids)
+            if now_counted != counted:
+                metrics.late_posts.inc(now_counted[0] - counted[0])
+                metrics.duplicates.labels("redelivered").inc(now_counted[1] - counted[1])
+                metrics.duplicates.labels("repeated_id").inc(now_counted[2] - counted[2])
+                counted = now_counted
             if detector.watermark is not None and detector.watermark != watermark_before:
                 _export_detector_state(detector, metrics)
-                if _window_closed(detector, watermark_before):
+                # A snapshot costs milliseconds, so at replay speed (windows closing every few ms) it
+                # is taken at most every SNAPSHOT_SECONDS; where it is taken never changes the alerts.
+                due = time.monotonic() - last_snapshot >= settings.snapshot_seconds
+                if _window_closed(detector, watermark_before) and due:
+                    last_snapshot = time.monotonic()
                     detector_state[DETECTOR_STATE_KEY] = orjson.dumps(state.snapshot()).decode()
                     for held in pending:
                         held.ack()
                     pending.clear()
 
+    @app.timer(interval=settings.health_interval)
+    async def probe_health() -> None:
+        await _probe(app, classify_stage, metrics, health, timeout=max(settings.health_interval, 5.0))
 
-def _restore(table: faust.Table, template: Detector) -> DedupedDetector:
+
+def _restore(table: faust.Table, engine: Engine) -> DedupedDetector:
     saved = table.get(DETECTOR_STATE_KEY)
     if saved is None:
-        return DedupedDetector(Detector(template.config))  # never reuse a detector that saw records
-    state = DedupedDetector.restore(orjson.loads(saved), template.config)
+        return engine.fresh_detection()  # never reuse a detector that saw records
+    state = DedupedDetector.restore(orjson.loads(saved), engine.detector.config)
     log.warning("detector restored from its snapshot at detect-topic offset %d", state.input_offset)
     return state
 
@@ -157,3 +137,73 @@ def _export_detector_state(detector: Detector, metrics: PipelineMetrics) -> None
         metrics.watch_suspicion.labels(status.term, region).set(status.suspicion)
     for region, down in detector.outages().items():
         metrics.outage.labels(region_label(region)).set(1 if down else 0)
+    window = detector.window_status()
+    if window is not None:
+        for region, count in window.volume.items():
+            metrics.window_posts.labels(region_label(region)).set(count)
+        for region, expected in window.expected_volume.items():
+            metrics.window_expected_posts.labels(region_label(region)).set(expected)
+        for key, (observed, expected) in window.surge.items():
+            metrics.surge_observed.labels(key).set(observed)
+            metrics.surge_expected.labels(key).set(expected)
+    episodes = Counter(episode["type"] for episode in detector.active_episodes())
+    for kind in ("filtering", "outage", "surge"):
+        metrics.active_episodes.labels(kind).set(episodes[kind])
+
+
+async def _probe(
+    app: faust.App,
+    classify_stage: ClassifyService,
+    metrics: PipelineMetrics,
+    health: HealthMonitor,
+    *,
+    timeout: float,
+) -> None:
+    """Asks the broker for the end offsets of every assigned partition: lag, stalls and health."""
+    assignment = sorted(app.consumer.assignment())
+    error = None
+    try:
+        ends = await asyncio.wait_for(app.consumer.highwaters(*assignment), timeout) if assignment else {}
+        offsets = await asyncio.wait_for(classify_stage.offsets(), timeout)
+        connected = True
+    except Exception as exc:  # any failure to reach the broker is the answer itself
+        ends, offsets, connected, error = {}, {}, False, f"{type(exc).__name__}: {exc}"
+    committed = app.monitor.tp_committed_offsets
+    read = app.monitor.tp_read_offsets
+    for tp in assignment:
+        offsets[tp.topic, tp.partition] = PartitionOffsets(ends.get(tp), committed.get(tp), read.get(tp))
+    report = health.observe(time.monotonic(), offsets, broker_connected=connected, error=error)
+    _export_health(report, metrics)
+
+
+def _export_health(report: HealthReport, metrics: PipelineMetrics) -> None:
+    metrics.broker_connected.set(1 if report.broker_connected else 0)
+    metrics.healthy.set(1 if report.healthy(report.checked_at, max_age=float("inf")) else 0)
+    per_topic: Counter[str] = Counter()
+    exported = set()
+    for partition in report.partitions:
+        labels = (partition.topic, str(partition.partition))
+        exported.add(labels)
+        per_topic[partition.topic] += 1
+        if partition.end is not None:
+            metrics.consumer_end_offset.labels(*labels).set(partition.end)
+        if partition.committed is not None:
+            metrics.consumer_committed_offset.labels(*labels).set(partition.committed)
+        if partition.lag is not None:
+            metrics.consumer_lag.labels(*labels).set(partition.lag)
+        metrics.consumer_stalled.labels(*labels).set(1 if partition.stalled else 0)
+    for gauge in (
+        metrics.consumer_end_offset,
+        metrics.consumer_committed_offset,
+        metrics.consumer_lag,
+        metrics.consumer_stalled,
+    ):
+        # Partitions moved to another worker stop being this worker's series.
+        for labels in [labels for labels in _label_sets(gauge) if labels not in exported]:
+            gauge.remove(*labels)
+    for topic_name in {labels[0] for labels in _label_sets(metrics.assigned_partitions)} | set(per_topic):
+        metrics.assigned_partitions.labels(topic_name).set(per_topic[topic_name])
+
+
+def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
+    return [tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples]

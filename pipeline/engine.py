@@ -8,6 +8,9 @@ stack and the offline oracle cannot drift apart. In the stack the two halves run
 
 from __future__ import annotations
 
+import math
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,10 @@ import orjson
 from feed import Post
 from pipeline.classify import Classification, Classifier
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation
+
+# A post id seen again within this much event time (and among this many latest ids) is a repeat.
+DEDUPE_HORIZON_SECONDS = 3600.0
+DEDUPE_LIMIT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,57 +59,103 @@ class ClassifiedPost:
         )
 
 
-def observation_to_json(observation: Observation, source_offset: int) -> bytes:
-    """One record of the detect topic: the observation and the offset of its post in the source partition."""
+def observations_to_json(source: int, rows: list[tuple[int, str, Observation]]) -> bytes:
+    """One record of the detect topic: a batch of (source offset, post id, observation) of one source
+    partition, in offset order. Compact arrays, because every post passes through here."""
     return orjson.dumps(
         {
-            "offset": source_offset,
-            "ts": observation.ts,
-            "region": observation.region,
-            "terms": observation.terms,
-            "categories": observation.categories,
-            "evasions": observation.evasions,
-            "source": observation.source,
+            "source": source,
+            "rows": [
+                [offset, post_id, obs.ts, obs.region, obs.terms, obs.categories, obs.evasions]
+                for offset, post_id, obs in rows
+            ],
         }
     )
 
 
-def observation_from_json(raw: bytes) -> tuple[Observation, int]:
+def observations_from_json(raw: bytes) -> list[tuple[int, str, Observation]]:
     record = orjson.loads(raw)
-    observation = Observation(
-        ts=record["ts"],
-        region=record["region"],
-        terms=tuple(record["terms"]),
-        categories=tuple(record["categories"]),
-        evasions=tuple(record["evasions"]),
-        source=record["source"],
-    )
-    return observation, record["offset"]
+    source = record["source"]
+    return [
+        (offset, post_id, Observation(ts, region, tuple(terms), tuple(categories), tuple(evasions), source))
+        for offset, post_id, ts, region, terms, categories, evasions in record["rows"]
+    ]
+
+
+class RecentIds:
+    """Post ids seen within ``horizon`` seconds of event time (at most ``limit`` of them).
+
+    The same post replayed twice carries the same id at another offset; it is recognized here and not
+    counted again. Ids leave in arrival order once older than the newest event time minus the horizon.
+    """
+
+    def __init__(self, horizon: float, limit: int, ids: Iterable[tuple[str, float]] = ()) -> None:
+        self.horizon = horizon
+        self.limit = limit
+        self._order: deque[tuple[str, float]] = deque()  # arrival order
+        self._ids: set[str] = set()
+        self._newest = -math.inf
+        for post_id, ts in ids:
+            self.add(post_id, ts)
+
+    def add(self, post_id: str, ts: float) -> bool:
+        """False when ``post_id`` was already seen within the horizon; else remembers it."""
+        ids = self._ids
+        if post_id in ids:
+            return False
+        ids.add(post_id)
+        order = self._order
+        order.append((post_id, ts))
+        if ts > self._newest:
+            self._newest = ts
+        cutoff = self._newest - self.horizon
+        while order and (order[0][1] < cutoff or len(order) > self.limit):
+            ids.discard(order.popleft()[0])
+        return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def dump(self) -> list[tuple[str, float]]:
+        return list(self._order)
 
 
 class DedupedDetector:
     """The detector fed exactly once from at-least-once inputs, with a snapshot that says where it stands.
 
-    A rebalance or a restart makes the classify agents process some posts again; each source partition
-    is read in order, so an observation whose source offset is not above the last one seen from that
-    partition is a repeat, and is dropped. ``input_offset`` is the last detect-topic offset folded into
-    the state: after a restore, records up to it are skipped.
+    Two kinds of repeat are dropped before they reach a window: records read again after a restart or
+    a rebalance (each source partition is read in order, so a source offset not above the last one seen
+    from that partition is a repeat), and the same post id again within the dedupe horizon (a feed
+    replayed twice). ``input_offset`` is the last detect-topic offset folded into the state: after a
+    restore, records up to it are skipped. ``python -m pipeline analyze`` runs through this class too.
     """
 
     def __init__(
-        self, detector: Detector, *, seen: dict[int, int] | None = None, input_offset: int = -1
+        self,
+        detector: Detector,
+        *,
+        seen: dict[int, int] | None = None,
+        input_offset: int = -1,
+        recent: RecentIds | None = None,
     ) -> None:
         self.detector = detector
         self.seen = seen or {}
         self.input_offset = input_offset
-        self.duplicates = 0
+        self.recent = recent or RecentIds(DEDUPE_HORIZON_SECONDS, DEDUPE_LIMIT)
+        self.redelivered = 0
+        self.repeated_ids = 0
 
-    def push(self, observation: Observation, source_offset: int, input_offset: int) -> list[Alert]:
+    def push(
+        self, observation: Observation, source_offset: int, input_offset: int, post_id: str | None = None
+    ) -> list[Alert]:
         self.input_offset = input_offset
         if source_offset <= self.seen.get(observation.source, -1):
-            self.duplicates += 1
+            self.redelivered += 1
             return []
         self.seen[observation.source] = source_offset
+        if post_id is not None and not self.recent.add(post_id, observation.ts):
+            self.repeated_ids += 1
+            return []
         return self.detector.push(observation)
 
     def snapshot(self) -> dict[str, Any]:
@@ -110,14 +163,17 @@ class DedupedDetector:
             "detector": self.detector.snapshot(),
             "seen": {str(source): offset for source, offset in self.seen.items()},
             "input_offset": self.input_offset,
+            "recent_ids": self.recent.dump(),
         }
 
     @classmethod
     def restore(cls, state: dict[str, Any], config: DetectorConfig | None = None) -> DedupedDetector:
+        recent = RecentIds(DEDUPE_HORIZON_SECONDS, DEDUPE_LIMIT, state.get("recent_ids", ()))
         return cls(
             Detector.restore(state["detector"], config),
             seen={int(source): offset for source, offset in state["seen"].items()},
             input_offset=state["input_offset"],
+            recent=recent,
         )
 
 
@@ -125,14 +181,26 @@ class Engine:
     def __init__(self, classifier: Classifier | None = None, detector: Detector | None = None) -> None:
         self.classifier = classifier or Classifier()
         self.detector = detector or Detector()
+        self._deduped: DedupedDetector | None = None
+        self._position = -1
 
     def classify(self, post: Post) -> ClassifiedPost:
         return ClassifiedPost(post, self.classifier.classify(post.text, post.lang))
 
-    def detect(self, observation: Observation) -> list[Alert]:
-        return self.detector.push(observation)
+    def fresh_detection(self) -> DedupedDetector:
+        """A new deduplicating detector with this engine's config (never one that saw records)."""
+        return DedupedDetector(Detector(self.detector.config))
+
+    @property
+    def deduped(self) -> DedupedDetector:
+        """The detection state ``process`` feeds (around ``self.detector``)."""
+        if self._deduped is None:
+            self._deduped = DedupedDetector(self.detector)
+        return self._deduped
 
     def process(self, post: Post) -> tuple[ClassifiedPost, list[Alert]]:
         """Both halves at once, as ``analyze`` runs them over a single ordered source."""
         result = self.classify(post)
-        return result, self.detect(result.observation())
+        self._position += 1
+        alerts = self.deduped.push(result.observation(), self._position, self._position, post.id)
+        return result, alerts

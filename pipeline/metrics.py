@@ -1,15 +1,29 @@
-"""The worker's Prometheus metrics, in their own registry so tests and workers never share state."""
+"""The worker's Prometheus metrics, in their own registry so tests and workers never share state.
+
+Names carry the ``pipeline_`` prefix and base units; labels are bounded (platform, region, lang,
+category, priority, alert type, watchlist term, topic/partition). Faust's own sensor adds
+``pipeline_faust_*`` (events, sends, commits, rebalances) to the same registry.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse
+
+import orjson
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     disable_created_metrics,
-    start_http_server,
 )
+from prometheus_client.exposition import choose_encoder
+
+from pipeline.detect import ALERT_TYPES
 
 # The *_created series double every counter's cardinality and no dashboard reads them.
 disable_created_metrics()
@@ -95,6 +109,126 @@ class PipelineMetrics:
             registry=self.registry,
         )
 
-    def serve(self, host: str, port: int) -> None:
-        """Expose /metrics over HTTP from a daemon thread."""
-        start_http_server(port, addr=host, registry=self.registry)
+        self.posts_published = Counter(
+            "pipeline_posts_published",
+            "Classified posts published to the classified topic, by platform, region and language.",
+            ["platform", "region", "lang"],
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "pipeline_duplicates",
+            "Records recognized as repeats and not counted again, by kind "
+            "(redelivered: read again after a restart or rebalance; repeated_id: the same post id again).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.window_posts = Gauge(
+            "pipeline_window_posts",
+            "Posts in the last closed detection window, by region.",
+            ["region"],
+            registry=self.registry,
+        )
+        self.window_expected_posts = Gauge(
+            "pipeline_window_expected_posts",
+            "Posts the region's baseline expected in the last closed window.",
+            ["region"],
+            registry=self.registry,
+        )
+        self.surge_observed = Gauge(
+            "pipeline_surge_observed",
+            "Last closed window, as the surge test measured it: posts for '*' (all), each category:<c> "
+            "and each watchlist term.",
+            ["key"],
+            registry=self.registry,
+        )
+        self.surge_expected = Gauge(
+            "pipeline_surge_expected",
+            "What the baselines expected of the same keys in that window.",
+            ["key"],
+            registry=self.registry,
+        )
+        self.active_episodes = Gauge(
+            "pipeline_active_episodes",
+            "Detection episodes open now (raised and not yet ended), by type.",
+            ["type"],
+            registry=self.registry,
+        )
+        self.consumer_end_offset = Gauge(
+            "pipeline_consumer_end_offset",
+            "End offset (next offset to be written) of each partition assigned to this worker.",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.consumer_committed_offset = Gauge(
+            "pipeline_consumer_committed_offset",
+            "Offset this worker's group committed for each assigned partition.",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "pipeline_consumer_lag_records",
+            "End offset minus committed offset of each assigned partition.",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.consumer_stalled = Gauge(
+            "pipeline_consumer_stalled",
+            "1 while records wait on an assigned partition and the worker's position has not moved "
+            "for STALL_SECONDS.",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.assigned_partitions = Gauge(
+            "pipeline_assigned_partitions",
+            "Partitions assigned to this worker, by topic.",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.broker_connected = Gauge(
+            "pipeline_broker_connected", "1 when the last probe of the broker answered.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.healthy = Gauge(
+            "pipeline_healthy", "1 when /health answers 200 (broker reachable, nothing stalled).",
+            registry=self.registry,
+        )  # fmt: skip
+
+        # Series that exist from the start, so that rate() and increase() see their first increment.
+        for kind in ALERT_TYPES:
+            self.alerts.labels(kind)
+        for kind in ("redelivered", "repeated_id"):
+            self.duplicates.labels(kind)
+
+    def serve(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]]) -> None:
+        """Serve /metrics and /health (200 or 503 with a JSON body) over HTTP from a daemon thread."""
+        server = ThreadingHTTPServer((host, port), _handler(self.registry, health))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+
+
+def _handler(
+    registry: CollectorRegistry, health: Callable[[], tuple[bool, dict[str, Any]]]
+) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = urlparse(self.path).path
+            if path in ("/", "/metrics"):
+                encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+                self._reply(200, content_type, encoder(registry))
+            elif path in ("/health", "/ready"):
+                healthy, record = health()
+                self._reply(200 if healthy else 503, "application/json", orjson.dumps(record))
+            else:
+                self._reply(404, "text/plain", b"try /metrics or /health\n")
+
+        def _reply(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler

@@ -23,6 +23,12 @@ ENVIRONMENT = {
     "data_dir": "PIPELINE_DATA_DIR",
     "max_post_bytes": "MAX_POST_BYTES",
     "log_level": "LOG_LEVEL",
+    "batch_size": "BATCH_SIZE",
+    "batch_seconds": "BATCH_SECONDS",
+    "snapshot_seconds": "SNAPSHOT_SECONDS",
+    "health_interval": "HEALTH_INTERVAL",
+    "fault_stall_after": "FAULT_STALL_AFTER",
+    "stall_seconds": "STALL_SECONDS",
 }
 
 
@@ -43,6 +49,20 @@ class Settings:
     # A tweet is 140 characters; 64 KiB leaves room for any real post and refuses junk.
     max_post_bytes: int = 64 * 1024
     log_level: str = "warn"
+    # The classify agent takes up to this many records at once, waiting at most batch_seconds for them:
+    # one broker round trip per batch instead of one future per post.
+    batch_size: int = 1000
+    batch_seconds: float = 0.05
+    # The detector's state is saved (and the detect records before it acknowledged) at a window close,
+    # at most this often: a restart resumes from the last save.
+    snapshot_seconds: float = 5.0
+    # How often the worker probes the broker for end offsets (consumer lag, stall and health).
+    health_interval: float = 5.0
+    # A partition with records waiting whose consumer position has not moved this long is stalled.
+    stall_seconds: float = 60.0
+    # Fault injection for the tests: after this many records the classify stage stops fetching while
+    # staying in its group (the stall of faust-streaming issue #175). 0 = never.
+    fault_stall_after: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -67,6 +87,11 @@ def _coerce(name: str, type_name: Any, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ValueError(f"{ENVIRONMENT[name]}={raw!r} is not an integer") from None
+    if type_name in (float, "float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{ENVIRONMENT[name]}={raw!r} is not a number") from None
     if type_name in (Path, "Path"):
         return Path(raw)
     return raw

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import faust
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
 from pipeline.agents import register_agents
 from pipeline.app import create_app
+from pipeline.classify_service import ClassifyService
 from pipeline.detect import Detector, DetectorConfig
 from pipeline.engine import Engine
+from pipeline.health import HealthMonitor
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 
@@ -17,21 +21,30 @@ from pipeline.settings import Settings
 def run(settings: Settings) -> int:
     app = create_app(settings)
     metrics = PipelineMetrics()
+    # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.
+    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition
     # happens to be read first (see pipeline/detect).
     engine = Engine(detector=Detector(DetectorConfig(min_sources=settings.posts_partitions)))
-    register_agents(app, settings, metrics, engine)
+    health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
+    classify_stage = ClassifyService(app, settings, metrics, engine)
+    register_agents(app, settings, metrics, engine, health, classify_stage)
+
+    def health_check() -> tuple[bool, dict]:
+        report, now = health.report(), time.monotonic()
+        return report.healthy(now, health.max_age), report.to_record(now, health.max_age)
+
     try:
-        metrics.serve(settings.metrics_host, settings.metrics_port)
+        metrics.serve(settings.metrics_host, settings.metrics_port, health_check)
     except OSError as exc:
         print(f"pipeline: cannot serve metrics on port {settings.metrics_port}: {exc}", file=sys.stderr)
         return 2
     print(
         f"pipeline: worker {settings.app_id} consuming {settings.posts_topic}@{settings.bootstrap}; "
-        f"metrics on http://127.0.0.1:{settings.metrics_port}/metrics",
+        f"metrics on http://127.0.0.1:{settings.metrics_port}/metrics, health on /health",
         file=sys.stderr,
         flush=True,
     )
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = faust.Worker(app, classify_stage, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
     return 0

@@ -5,6 +5,6 @@ No Kafka, no Faust: the ``detect`` agent, ``python -m pipeline analyze --alerts`
 """
 
 from pipeline.detect.detector import Detector
-from pipeline.detect.model import ALERT_TYPES, Alert, DetectorConfig, Observation, WatchStatus
+from pipeline.detect.model import ALERT_TYPES, Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
 
-__all__ = ["ALERT_TYPES", "Alert", "Detector", "DetectorConfig", "Observation", "WatchStatus"]
+__all__ = ["ALERT_TYPES", "Alert", "Detector", "DetectorConfig", "Observation", "WatchStatus", "WindowStatus"]

@@ -34,12 +34,13 @@ arrival order, the number of sources or the speed of the replay.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.detect.baseline import Level, ShareGroup
-from pipeline.detect.model import Alert, DetectorConfig, Observation, WatchStatus
+from pipeline.detect.model import Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
 from pipeline.detect.stats import log_binomial_cdf, log_poisson_cdf, log_poisson_sf, score
 from pipeline.detect.window import (
     HASH_MASK,
@@ -87,6 +88,12 @@ def _alert_key(key: str) -> str:
     if key == "*" or key.startswith("category:"):
         return key
     return "term:" + key
+
+
+def _window_status_record(status: WindowStatus) -> dict[str, Any]:
+    record = dataclasses.asdict(status)
+    record["surge"] = {key: list(pair) for key, pair in status.surge.items()}  # JSON has no tuples
+    return record
 
 
 def _upper_ratio(observed: float, expected: float) -> float:
@@ -157,6 +164,8 @@ class Detector:
         self._prev_low: dict[str, float] = {}  # region -> volume ratio in the last window
         self._prev_high: set[str] = set()  # surge keys suspicious in the last window
         self._status: list[WatchStatus] = []
+        self._window_status: WindowStatus | None = None
+        self._measured_surges: dict[str, tuple[float, float]] = {}  # what _surges measured, for _summarize
 
     # ----------------------------------------------------------------------------------------------
     # The hot path.
@@ -317,7 +326,9 @@ class Detector:
 
         # 3. Surges.
         sample = window.final_sample(self._sample_size)
+        self._measured_surges = {}
         self._surges(ctx, sample)
+        self._window_status = self._summarize(ctx, self._measured_surges)
 
         # 4. Learn.
         self._learn(ctx, index)
@@ -662,6 +673,7 @@ class Detector:
             ):
                 candidates.append((observed - expected, "*", observed, expected, log_p))
         measured: dict[str, tuple[float, float]] = {"*": (observed, expected)}
+        self._measured_surges = measured
         # Shares.
         total = observed
         groups = self._groups
@@ -837,6 +849,19 @@ class Detector:
         )
 
     # -- learning -----------------------------------------------------------------------------------
+    def _summarize(self, ctx: _Closing, measured: dict[str, tuple[float, float]]) -> WindowStatus:
+        bounded = {
+            key: (float(x), round(float(e), 3))
+            for key, (x, e) in measured.items()
+            if key == "*" or key.startswith("category:") or key in self._watch
+        }
+        return WindowStatus(
+            start=ctx.start,
+            volume={region: n for region, n in sorted(ctx.vol.items()) if region != NO_REGION},
+            expected_volume={region: round(v, 3) for region, v in ctx.levels.items() if region != NO_REGION},
+            surge=bounded,
+        )
+
     def _learn(self, ctx: _Closing, index: int) -> None:
         cfg = self.config
         for region in sorted(set(ctx.vol) | set(self._levels)):
@@ -888,6 +913,10 @@ class Detector:
     def watch_status(self) -> list[WatchStatus]:
         """Watchlist terms per tested region in the last closed window."""
         return list(self._status)
+
+    def window_status(self) -> WindowStatus | None:
+        """Volumes and surge measures of the last closed window (None before the first closes)."""
+        return self._window_status
 
     def outages(self) -> dict[str, bool]:
         """Every tracked region: whether it is in an outage now."""
@@ -945,6 +974,7 @@ class Detector:
             "prev_low": self._prev_low,
             "prev_high": sorted(self._prev_high),
             "status": [[s.term, s.region, s.observed, s.expected, s.suspicion] for s in self._status],
+            "window_status": _window_status_record(self._window_status) if self._window_status else None,
         }
 
     @classmethod
@@ -991,4 +1021,8 @@ class Detector:
         detector._prev_low = dict(state["prev_low"])
         detector._prev_high = set(state["prev_high"])
         detector._status = [WatchStatus(*row) for row in state["status"]]
+        window_status = state.get("window_status")
+        if window_status is not None:
+            surge = {key: (x, e) for key, (x, e) in window_status["surge"].items()}
+            detector._window_status = WindowStatus(**{**window_status, "surge": surge})
         return detector

@@ -158,3 +158,18 @@ class WatchStatus:
     observed: float  # posts with the canonical spelling
     expected: float  # what the region's baseline and the control predict
     suspicion: float  # -log10 p of the current filtering run (0 when nothing is suspicious)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStatus:
+    """The last closed window at a glance, with bounded keys only (for Prometheus gauges).
+
+    ``volume`` and ``expected_volume`` are per region; ``surge`` maps the overall volume ``"*"``, every
+    ``category:<c>`` and every watchlist term to (observed, expected) as the surge test measured them.
+    Free terms and hashtags are left out: they would be unbounded label values.
+    """
+
+    start: float
+    volume: dict[str, int]
+    expected_volume: dict[str, float]
+    surge: dict[str, tuple[float, float]]

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from feed import parse_ts
-from pipeline.detect import Alert, Detector, DetectorConfig, Observation, WatchStatus
+from pipeline.detect import Alert, Detector, DetectorConfig, Observation, WatchStatus, WindowStatus
 
 T0 = 1244764800.0  # 2009-06-12T00:00:00Z
 MIN = 60.0
@@ -460,6 +460,29 @@ def test_watch_status_reports_watchlist_terms_per_region():
     assert ir.observed == 0 and ir.expected > 20 and ir.suspicion > 8
     us = status[("democracy", "US")]
     assert us.observed > 0 and us.suspicion == 0
+
+
+def test_window_status_gives_region_volumes_and_bounded_surge_measures():
+    def burst(minute: int, rng: Random) -> list[tuple[str | None, Post]]:
+        if minute < 100:
+            return []
+        return [("IR", (("hospital", "democracy"), ("medical",), ())) for _ in range(20)]
+
+    detector = Detector()
+    assert detector.window_status() is None
+    for obs in make_stream(112, extra=burst):  # the window [100, 105) minutes is closed by 107
+        detector.push(obs)
+    status = detector.window_status()
+    assert isinstance(status, WindowStatus)
+    assert set(status.volume) == {"IR", "US", "GB"}
+    assert status.volume["IR"] > status.volume["US"] > 0  # IR: 60 a minute plus the burst
+    observed, expected = status.surge["category:medical"]
+    assert observed > 3 * expected > 0
+    assert "democracy" in status.surge  # a watchlist term
+    assert status.surge["*"][0] == sum(status.volume.values())
+    assert "hospital" not in status.surge  # a free term would be an unbounded label value
+    restored = Detector.restore(orjson.loads(orjson.dumps(detector.snapshot())))
+    assert restored.window_status() == status
 
 
 def test_snapshot_is_plain_json_and_small():

@@ -1,0 +1,84 @@
+"""One batch of raw ``posts`` records in, everything the classify stage must publish and count out. Pure.
+
+The Kafka wiring (:mod:`pipeline.classify_service`) only fetches records, hands them here and sends
+what comes back; the tests drive this module without a broker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from feed import FeedError
+from pipeline.engine import Engine, observations_to_json
+from pipeline.intake import decode_post, lang_label, platform_label, region_label
+
+
+class RawRecord(Protocol):
+    """What a Kafka record has (aiokafka's ConsumerRecord has these and more)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+
+
+@dataclass
+class ClassifiedBatch:
+    # Per source partition, in offset order: the classified posts and one detect-topic record.
+    classified: dict[int, list[Outgoing]] = field(default_factory=dict)
+    detect: dict[int, bytes] = field(default_factory=dict)
+    invalid: list[tuple[RawRecord, FeedError]] = field(default_factory=list)
+    # Next offset to commit per partition once everything above is delivered.
+    next_offsets: dict[int, int] = field(default_factory=dict)
+    consumed: Counter[tuple[str, str]] = field(default_factory=Counter)  # platform, region
+    published: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # platform, region, lang
+    categories: Counter[str] = field(default_factory=Counter)
+    priorities: Counter[str] = field(default_factory=Counter)
+    langs: Counter[str] = field(default_factory=Counter)
+    latest_event_time: float = 0.0
+    records: int = 0
+
+
+def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: int) -> ClassifiedBatch:
+    batch = ClassifiedBatch()
+    rows: dict[int, list] = {}
+    for record in records:
+        batch.records += 1
+        partition = record.partition
+        batch.next_offsets[partition] = record.offset + 1
+        try:
+            post = decode_post(record.value, max_bytes=max_bytes)
+        except FeedError as error:
+            batch.invalid.append((record, error))
+            continue
+        result = engine.classify(post)
+        label = result.classification
+        batch.classified.setdefault(partition, []).append(Outgoing(record.key, result.to_json(), post.ts_ms))
+        rows.setdefault(partition, []).append((record.offset, post.id, result.observation(partition)))
+        platform, region, lang = (
+            platform_label(post.platform),
+            region_label(post.region),
+            lang_label(label.lang),
+        )
+        batch.consumed[platform, region] += 1
+        batch.published[platform, region, lang] += 1
+        batch.categories.update(label.categories)
+        batch.priorities[label.priority] += 1
+        batch.langs[lang] += 1
+        if post.ts > batch.latest_event_time:
+            batch.latest_event_time = post.ts
+    batch.detect = {
+        partition: observations_to_json(partition, observed) for partition, observed in rows.items()
+    }
+    return batch

@@ -1,0 +1,270 @@
+"""The classify stage: ``posts`` → ``posts.classified`` + ``posts.detect``, in batches. Wiring only.
+
+Faust hands an agent one event at a time, and its per-event machinery (a task per event, sensors,
+acks) costs more than classifying the post. So this stage, a service the Faust worker starts and
+stops with the app, fetches records with aiokafka's ``getmany`` in the consumer group
+``<app id>-classify``, gives each batch to the pure :func:`pipeline.batch.classify_batch` and sends the
+results as whole producer batches. Offsets are committed only once the broker has acknowledged
+everything produced from them (at least once; the detect agent drops the repeats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import faust
+import mode
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+
+from pipeline.batch import ClassifiedBatch, Outgoing, classify_batch
+from pipeline.engine import Engine
+from pipeline.health import PartitionOffsets
+from pipeline.metrics import PipelineMetrics
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMIT_INTERVAL_SECONDS = 1.0
+MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the broker allows 32 MiB (deploy/kafka)
+
+
+@dataclass
+class _InFlight:
+    delivered: asyncio.Future
+    next_offsets: dict[TopicPartition, int]
+
+
+class ClassifyService(mode.Service):
+    def __init__(
+        self, app: faust.App, settings: Settings, metrics: PipelineMetrics, engine: Engine, **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.engine = engine
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self._in_flight: deque[_InFlight] = deque()
+        self._delivered: dict[TopicPartition, int] = {}  # acknowledged by the broker, not yet committed
+        self._committed: dict[TopicPartition, int] = {}
+        self._read: dict[TopicPartition, int] = {}
+        self._last_commit = 0.0
+        self._classified_partitions = 0
+        self._latest_event_time = 0.0
+        self._loop_task: asyncio.Future | None = None
+        self._stopping = False
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.settings.app_id}-classify"
+
+    async def on_start(self) -> None:
+        settings = self.settings
+        for name, partitions in (
+            (settings.posts_topic, settings.posts_partitions),
+            (settings.classified_topic, settings.posts_partitions),
+            (settings.dead_letter_topic, 1),
+        ):
+            await self.app.topic(name, internal=True, partitions=partitions).maybe_declare()
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            client_id=f"{settings.app_id}-classify",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=1024 * 1024,
+            max_request_size=MAX_REQUEST_BYTES,
+        )
+        await self.producer.start()
+        self._classified_partitions = len(await self.producer.partitions_for(settings.classified_topic))
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap,
+            client_id=f"{settings.app_id}-classify",
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=MAX_REQUEST_BYTES,
+        )
+        self.consumer.subscribe([settings.posts_topic], listener=_Rebalance(self))
+        await self.consumer.start()
+
+        self._loop_task = asyncio.ensure_future(self._run())
+        self._loop_task.add_done_callback(self._on_loop_end)
+
+    def _on_loop_end(self, task: asyncio.Future) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # A failed delivery or a broken consumer: crash the worker rather than run on half-working.
+            log.error("classify: the stage failed: %r", task.exception())
+            self._crash(task.exception())
+
+    async def on_stop(self) -> None:
+        self._stopping = True
+        if self._loop_task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._loop_task), timeout=10)
+            except TimeoutError:
+                self._loop_task.cancel()
+            except Exception as exc:
+                log.error("classify: the stage failed: %r", exc)
+        if self.consumer is not None:
+            try:
+                await asyncio.wait_for(self._drain(), timeout=30)
+            except Exception as exc:  # what was not committed is read again after a restart
+                log.warning("classify: stopping without committing everything: %r", exc)
+            await self.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+
+    async def _run(self) -> None:
+        assert self.consumer is not None
+        timeout_ms = int(self.settings.batch_seconds * 1000)
+        stall_after = self.settings.fault_stall_after
+        fetched_records = 0
+        while not self._stopping:
+            if stall_after and fetched_records >= stall_after:
+                log.error("classify: FAULT_STALL_AFTER=%d reached: no longer fetching", stall_after)
+                while not self._stopping:
+                    await asyncio.sleep(self.settings.batch_seconds)
+                break
+            fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.batch_size)
+            arrival = time.monotonic()
+            records = [record for tp_records in fetched.values() for record in tp_records]
+            fetched_records += len(records)
+            if records:
+                for tp, tp_records in fetched.items():
+                    self._read[tp] = tp_records[-1].offset
+                await self._process(records, arrival)
+            await self._commit_delivered(force=False)
+
+    async def _process(self, records: list, arrival: float) -> None:
+        assert self.producer is not None
+        settings = self.settings
+        batch = classify_batch(records, self.engine, max_bytes=settings.max_post_bytes)
+        deliveries = [await self._dead_letter(record, error) for record, error in batch.invalid]
+        for partition, outgoing in batch.classified.items():
+            target = partition % self._classified_partitions
+            deliveries += await self._send_batch(settings.classified_topic, target, outgoing)
+        for record in batch.detect.values():
+            deliveries.append(await self.producer.send(settings.detect_topic, record, partition=0))
+        topic = settings.posts_topic
+        next_offsets = {TopicPartition(topic, p): offset for p, offset in batch.next_offsets.items()}
+        delivered = asyncio.gather(*deliveries)
+        delivered.add_done_callback(lambda _: self._observe_latency(arrival, batch.records))
+        self._in_flight.append(_InFlight(delivered, next_offsets))
+        self._count(batch)
+
+    async def _send_batch(self, topic: str, partition: int, outgoing: list[Outgoing]) -> list[asyncio.Future]:
+        assert self.producer is not None
+        sent = []
+        builder = self.producer.create_batch()
+        for item in outgoing:
+            if builder.append(key=item.key, value=item.value, timestamp=item.timestamp_ms) is None:
+                sent.append(await self.producer.send_batch(builder, topic, partition=partition))
+                builder = self.producer.create_batch()
+                builder.append(key=item.key, value=item.value, timestamp=item.timestamp_ms)
+        if builder.record_count():
+            sent.append(await self.producer.send_batch(builder, topic, partition=partition))
+        return sent
+
+    async def _dead_letter(self, record, error) -> asyncio.Future:
+        assert self.producer is not None
+        place = f"{record.topic}[{record.partition}]@{record.offset}"
+        log.warning("dead-lettering %s: %s", place, error)
+        self.metrics.posts_invalid.labels(error.code).inc()
+        return await self.producer.send(
+            self.settings.dead_letter_topic,
+            record.value,
+            key=record.key,
+            headers=[
+                ("error.reason", error.code.encode()),
+                ("error.message", str(error).encode()),
+                ("source.topic", record.topic.encode()),
+                ("source.partition", str(record.partition).encode()),
+                ("source.offset", str(record.offset).encode()),
+            ],
+        )
+
+    def _count(self, batch: ClassifiedBatch) -> None:
+        metrics = self.metrics
+        for labels, count in batch.consumed.items():
+            metrics.posts_consumed.labels(*labels).inc(count)
+        for labels, count in batch.published.items():
+            metrics.posts_published.labels(*labels).inc(count)
+        for name, count in batch.categories.items():
+            metrics.posts_by_category.labels(name).inc(count)
+        for name, count in batch.priorities.items():
+            metrics.posts_by_priority.labels(name).inc(count)
+        for name, count in batch.langs.items():
+            metrics.posts_by_lang.labels(name).inc(count)
+        if batch.latest_event_time > self._latest_event_time:
+            self._latest_event_time = batch.latest_event_time
+            metrics.event_time.set(batch.latest_event_time)
+
+    def _observe_latency(self, arrival: float, records: int) -> None:
+        latency = time.monotonic() - arrival
+        for _ in range(records):
+            self.metrics.processing_latency.observe(latency)
+
+    async def _commit_delivered(self, *, force: bool) -> None:
+        """Commits the offsets whose output the broker has acknowledged (in order of fetching)."""
+        while self._in_flight and self._in_flight[0].delivered.done():
+            done = self._in_flight.popleft()
+            done.delivered.result()  # a failed delivery stops the stage: nothing is committed past it
+            self._delivered.update(done.next_offsets)
+        now = time.monotonic()
+        if not self._delivered or (not force and now - self._last_commit < COMMIT_INTERVAL_SECONDS):
+            return
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        offsets = {tp: offset for tp, offset in self._delivered.items() if tp in assigned}
+        self._delivered.clear()
+        self._last_commit = now
+        if offsets:
+            await self.consumer.commit(offsets)
+            self._committed.update(offsets)
+
+    async def _drain(self) -> None:
+        """Waits for everything in flight, then commits it."""
+        if self._in_flight:
+            await asyncio.gather(*(item.delivered for item in self._in_flight), return_exceptions=True)
+        await self._commit_delivered(force=True)
+
+    async def offsets(self) -> dict[tuple[str, int], PartitionOffsets]:
+        """End, committed and read offsets of the partitions this stage holds (asks the broker)."""
+        if self.consumer is None:
+            return {}
+        assignment = sorted(self.consumer.assignment())
+        ends = await self.consumer.end_offsets(assignment) if assignment else {}
+        return {
+            (tp.topic, tp.partition): PartitionOffsets(
+                ends.get(tp), self._committed.get(tp), self._read.get(tp)
+            )
+            for tp in assignment
+        }
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, service: ClassifyService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Commit what is delivered while the partitions are still ours; the rest is read again elsewhere.
+        try:
+            await self.service._drain()
+        except Exception as exc:
+            log.warning("classify: could not commit before a rebalance: %r", exc)
+        for tp in revoked:
+            self.service._read.pop(tp, None)
+            self.service._committed.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:
+            committed = await self.service.consumer.committed(tp)
+            if committed is not None:
+                self.service._committed[tp] = committed

@@ -1,0 +1,114 @@
+import io
+import urllib.error
+import urllib.request
+
+import orjson
+import pytest
+
+from pipeline.analyze import analyze
+from pipeline.detect import Observation
+from pipeline.engine import DedupedDetector, Engine, RecentIds
+from pipeline.metrics import PipelineMetrics
+from replay.generate import generate
+from tests.support import free_port
+
+
+def test_recent_ids_recognize_a_repeat_within_the_horizon_only():
+    recent = RecentIds(horizon=100, limit=1000)
+    assert recent.add("a", 0.0)
+    assert not recent.add("a", 50.0)
+    assert recent.add("b", 101.0)  # "a" (ts 0) is now older than the horizon and forgotten
+    assert recent.add("a", 102.0)
+    assert len(recent) == 2
+
+
+def test_recent_ids_are_bounded_in_number():
+    recent = RecentIds(horizon=1e9, limit=3)
+    for i in range(10):
+        recent.add(f"p{i}", float(i))
+    assert len(recent) == 3 and [post_id for post_id, _ in recent.dump()] == ["p7", "p8", "p9"]
+
+
+def test_a_late_post_leaves_in_arrival_order_not_at_once():
+    recent = RecentIds(horizon=10, limit=100)
+    recent.add("new", 1000.0)
+    assert recent.add("old", 5.0)
+    assert not recent.add("old", 6.0)
+    recent.add("newer", 1011.0)  # "new" expires, and "old" behind it
+    assert [post_id for post_id, _ in recent.dump()] == ["newer"]
+
+
+def test_deduped_detector_drops_redeliveries_and_repeated_ids_and_keeps_them_over_a_restore():
+    state = DedupedDetector(Engine().fresh_detection().detector)
+    obs = Observation(1245000000.0, "IR", ("democracy",), ("protest",))
+    state.push(obs, 0, 0, "a")
+    state.push(obs, 0, 1, "a")  # the same record read again
+    state.push(obs, 1, 2, "a")  # the same post at another offset
+    assert (state.redelivered, state.repeated_ids, state.detector.posts) == (1, 1, 1)
+    restored = DedupedDetector.restore(orjson.loads(orjson.dumps(state.snapshot())))
+    restored.push(obs, 2, 3, "a")
+    assert restored.repeated_ids == 1 and restored.detector.posts == 1 and restored.input_offset == 3
+
+
+def test_analyze_counts_a_post_replayed_twice_once_in_detection():
+    posts, _ = generate("iran2009", seed=2, hours=4)
+    posts = list(posts)
+    once, twice = io.BytesIO(), io.BytesIO()
+    write_feed_bytes(once, posts)
+    # Every tenth post comes again a little later in the file (same id, same event time).
+    doubled = []
+    for i, post in enumerate(posts):
+        doubled.append(post)
+        if i % 10 == 0:
+            doubled.append(post)
+    write_feed_bytes(twice, doubled)
+    alerts = []
+    for buffer in (once, twice):
+        engine, out = Engine(), io.BytesIO()
+        report = analyze_bytes(buffer.getvalue(), engine, out)
+        alerts.append(out.getvalue())
+        assert engine.detector.posts == len(posts)
+    assert alerts[0] == alerts[1] and report.posts == len(doubled)
+
+
+def write_feed_bytes(buffer: io.BytesIO, posts) -> None:
+    for post in posts:
+        buffer.write(post.to_json() + b"\n")
+
+
+def analyze_bytes(raw: bytes, engine: Engine, alerts_out: io.BytesIO):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        feed = Path(folder) / "feed.jsonl"
+        feed.write_bytes(raw)
+        return analyze(feed, engine=engine, alerts_out=alerts_out)
+
+
+@pytest.fixture
+def served():
+    metrics = PipelineMetrics()
+    state = {"healthy": True}
+    port = free_port()
+    metrics.serve(
+        "127.0.0.1", port, lambda: (state["healthy"], {"status": "ok" if state["healthy"] else "stalled"})
+    )
+    metrics.posts_consumed.labels("twitter", "IR").inc(3)
+    return f"http://127.0.0.1:{port}", state
+
+
+def test_metrics_and_health_are_served_over_http(served):
+    url, state = served
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        body = response.read().decode()
+    assert 'pipeline_posts_consumed_total{platform="twitter",region="IR"} 3.0' in body
+    with urllib.request.urlopen(url + "/health", timeout=5) as response:
+        assert response.status == 200 and orjson.loads(response.read()) == {"status": "ok"}
+    state["healthy"] = False
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(url + "/health", timeout=5)
+    assert failed.value.code == 503 and orjson.loads(failed.value.read()) == {"status": "stalled"}
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(url + "/nothing", timeout=5)
+    assert missing.value.code == 404
