@@ -27,6 +27,17 @@ class RawRecord(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Record:
+    """A plain, picklable record: what crosses to a classifier process."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     key: bytes | None
     value: bytes
@@ -82,3 +93,14 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
         partition: observations_to_json(partition, observed) for partition, observed in rows.items()
     }
     return batch
+
+
+_process_engine: Engine | None = None
+
+
+def classify_in_process(records: list[Record], max_bytes: int) -> ClassifiedBatch:
+    """:func:`classify_batch` with an engine of this process's own (for a classifier process)."""
+    global _process_engine
+    if _process_engine is None:
+        _process_engine = Engine()
+    return classify_batch(records, _process_engine, max_bytes=max_bytes)

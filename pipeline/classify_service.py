@@ -14,13 +14,15 @@ import asyncio
 import logging
 import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 import faust
 import mode
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from pipeline.batch import ClassifiedBatch, Outgoing, classify_batch
+from pipeline.batch import ClassifiedBatch, Outgoing, Record, classify_batch, classify_in_process
 from pipeline.engine import Engine
 from pipeline.health import PartitionOffsets
 from pipeline.metrics import PipelineMetrics
@@ -58,6 +60,8 @@ class ClassifyService(mode.Service):
         self._latest_event_time = 0.0
         self._loop_task: asyncio.Future | None = None
         self._stopping = False
+        self._classifying: deque[tuple[asyncio.Future, float]] = deque()
+        self._pool: ProcessPoolExecutor | None = None
 
     @property
     def group_id(self) -> str:
@@ -71,6 +75,10 @@ class ClassifyService(mode.Service):
             (settings.dead_letter_topic, 1),
         ):
             await self.app.topic(name, internal=True, partitions=partitions).maybe_declare()
+        if settings.classify_processes > 0:
+            # spawn, not fork: this process already runs threads (aiokafka, the metrics server).
+            self._pool = ProcessPoolExecutor(settings.classify_processes, mp_context=get_context("spawn"))
+            await asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, [], 0)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
             client_id=f"{settings.app_id}-classify",
@@ -120,6 +128,8 @@ class ClassifyService(mode.Service):
             await self.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _run(self) -> None:
         assert self.consumer is not None
@@ -139,13 +149,26 @@ class ClassifyService(mode.Service):
             if records:
                 for tp, tp_records in fetched.items():
                     self._read[tp] = tp_records[-1].offset
-                await self._process(records, arrival)
+                self._classifying.append((self._classify(records), arrival))
+            # Batches are classified in order, one ahead of the one being sent: the classifier process
+            # works on the next batch while the loop sends this one and runs the detect agent.
+            while self._classifying and (len(self._classifying) > 1 or not records):
+                classifying, arrived = self._classifying.popleft()
+                await self._publish(await classifying, arrived)
             await self._commit_delivered(force=False)
 
-    async def _process(self, records: list, arrival: float) -> None:
+    def _classify(self, records: list) -> asyncio.Future:
+        max_bytes = self.settings.max_post_bytes
+        if self._pool is None:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(classify_batch(records, self.engine, max_bytes=max_bytes))
+            return done
+        plain = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
+        return asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, plain, max_bytes)
+
+    async def _publish(self, batch: ClassifiedBatch, arrival: float) -> None:
         assert self.producer is not None
         settings = self.settings
-        batch = classify_batch(records, self.engine, max_bytes=settings.max_post_bytes)
         deliveries = [await self._dead_letter(record, error) for record, error in batch.invalid]
         for partition, outgoing in batch.classified.items():
             target = partition % self._classified_partitions
@@ -230,7 +253,10 @@ class ClassifyService(mode.Service):
             self._committed.update(offsets)
 
     async def _drain(self) -> None:
-        """Waits for everything in flight, then commits it."""
+        """Publishes the batches being classified, waits for everything in flight, then commits it."""
+        while self._classifying:
+            classifying, arrived = self._classifying.popleft()
+            await self._publish(await classifying, arrived)
         if self._in_flight:
             await asyncio.gather(*(item.delivered for item in self._in_flight), return_exceptions=True)
         await self._commit_delivered(force=True)

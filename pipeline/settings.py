@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "batch_size": "BATCH_SIZE",
     "batch_seconds": "BATCH_SECONDS",
     "snapshot_seconds": "SNAPSHOT_SECONDS",
+    "classify_processes": "CLASSIFY_PROCESSES",
     "health_interval": "HEALTH_INTERVAL",
     "fault_stall_after": "FAULT_STALL_AFTER",
     "stall_seconds": "STALL_SECONDS",
@@ -53,6 +54,9 @@ class Settings:
     # one broker round trip per batch instead of one future per post.
     batch_size: int = 1000
     batch_seconds: float = 0.05
+    # Processes that classify batches beside the worker's event loop (0: classify in the event loop).
+    # One lets the loop decode, send and detect while another core classifies (see make bench).
+    classify_processes: int = 0
     # The detector's state is saved (and the detect records before it acknowledged) at a window close,
     # at most this often: a restart resumes from the last save.
     snapshot_seconds: float = 5.0
