@@ -40,15 +40,10 @@ def register_agents(
     engine: Engine,
     health: HealthMonitor,
     classify_stage: ClassifyService,
+    topics: dict[str, faust.TopicT],
 ) -> None:
-    def topic(name: str, partitions: int) -> faust.TopicT:
-        # internal=True makes Faust create the topic at start-up when it is missing.
-        return app.topic(
-            name, internal=True, partitions=partitions, key_serializer="raw", value_serializer="raw"
-        )
-
-    detect_input = topic(settings.detect_topic, 1)
-    alerts = topic(settings.alerts_topic, 1)
+    detect_input = topics["detect"]
+    alerts = topics["alerts"]
     # The detector's snapshot, saved as windows close; its changelog topic is compacted by Faust.
     detector_state = app.Table("detector-state", partitions=1, key_type=str, value_type=str)
 

@@ -17,6 +17,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import Any
 
 import faust
 import mode
@@ -31,6 +32,7 @@ from pipeline.settings import Settings
 log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_SECONDS = 1.0
+MAX_BATCHES_IN_FLIGHT = 8
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the broker allows 32 MiB (deploy/kafka)
 
 
@@ -42,10 +44,15 @@ class _InFlight:
 
 class ClassifyService(mode.Service):
     def __init__(
-        self, app: faust.App, settings: Settings, metrics: PipelineMetrics, engine: Engine, **kwargs
+        self,
+        topics: dict[str, faust.TopicT],
+        settings: Settings,
+        metrics: PipelineMetrics,
+        engine: Engine,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self.topics = topics
         self.settings = settings
         self.metrics = metrics
         self.engine = engine
@@ -69,12 +76,8 @@ class ClassifyService(mode.Service):
 
     async def on_start(self) -> None:
         settings = self.settings
-        for name, partitions in (
-            (settings.posts_topic, settings.posts_partitions),
-            (settings.classified_topic, settings.posts_partitions),
-            (settings.dead_letter_topic, 1),
-        ):
-            await self.app.topic(name, internal=True, partitions=partitions).maybe_declare()
+        for topic in self.topics.values():
+            await topic.maybe_declare()  # before anything is produced: no broker auto-creation
         if settings.classify_processes > 0:
             # spawn, not fork: this process already runs threads (aiokafka, the metrics server).
             self._pool = ProcessPoolExecutor(settings.classify_processes, mp_context=get_context("spawn"))
@@ -155,6 +158,10 @@ class ClassifyService(mode.Service):
             while self._classifying and (len(self._classifying) > 1 or not records):
                 classifying, arrived = self._classifying.popleft()
                 await self._publish(await classifying, arrived)
+            if len(self._in_flight) > MAX_BATCHES_IN_FLIGHT:
+                # Backpressure: while the broker is slow (or restarting) stop fetching, so memory stays
+                # bounded by this many batches instead of growing with the backlog.
+                await asyncio.wait([self._in_flight[0].delivered])
             await self._commit_delivered(force=False)
 
     def _classify(self, records: list) -> asyncio.Future:

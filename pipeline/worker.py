@@ -16,6 +16,7 @@ from pipeline.engine import Engine
 from pipeline.health import HealthMonitor
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
+from pipeline.topics import declare as declare_topics
 
 
 def run(settings: Settings) -> int:
@@ -27,8 +28,9 @@ def run(settings: Settings) -> int:
     # happens to be read first (see pipeline/detect).
     engine = Engine(detector=Detector(DetectorConfig(min_sources=settings.posts_partitions)))
     health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
-    classify_stage = ClassifyService(app, settings, metrics, engine)
-    register_agents(app, settings, metrics, engine, health, classify_stage)
+    topics = declare_topics(app, settings)
+    classify_stage = ClassifyService(topics, settings, metrics, engine)
+    register_agents(app, settings, metrics, engine, health, classify_stage, topics)
 
     def health_check() -> tuple[bool, dict]:
         report, now = health.report(), time.monotonic()

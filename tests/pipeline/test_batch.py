@@ -64,3 +64,25 @@ def test_bad_records_are_set_aside_with_their_reason_and_still_move_the_offset()
     ]
     assert len(batch.classified[0]) == 1
     assert batch.next_offsets == {0: 9}  # the dead letters are handled: past them is committed too
+
+
+def test_a_classifier_process_gives_the_same_batch_as_the_event_loop():
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from pipeline.batch import Record as PlainRecord
+    from pipeline.batch import classify_in_process
+
+    posts = [post(i, region="IR" if i % 3 else "US") for i in range(50)]
+    records = [PlainRecord("posts", i % 4, i, p.id.encode(), p.to_json()) for i, p in enumerate(posts)]
+    records.append(PlainRecord("posts", 0, 99, None, b"\xff junk"))
+    here = classify_batch(records, Engine(), max_bytes=65536)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        there = pool.submit(classify_in_process, records, 65536).result(timeout=120)
+    assert there.classified == here.classified and there.detect == here.detect
+    assert [(r.offset, e.code) for r, e in there.invalid] == [(99, "invalid_json")]
+    assert (there.consumed, there.published, there.next_offsets) == (
+        here.consumed,
+        here.published,
+        here.next_offsets,
+    )
