@@ -56,7 +56,7 @@ class Settings:
     batch_seconds: float = 0.05
     # Processes that classify batches beside the worker's event loop (0: classify in the event loop).
     # One lets the loop decode, send and detect while another core classifies (see make bench).
-    classify_processes: int = 0
+    classify_processes: int = 1
     # The detector's state is saved (and the detect records before it acknowledged) at a window close,
     # at most this often: a restart resumes from the last save.
     snapshot_seconds: float = 5.0
