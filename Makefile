@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean
+.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -61,6 +61,12 @@ test: install lint prom-check compose-check ## install what is needed and run ev
 
 demo: install ## start Kafka and a worker, replay the seed feed in about a minute, show the metrics
 	@bash scripts/demo.sh
+
+bench: install ## measure throughput and latency on a real broker (BENCH_POSTS, default 1,000,000); writes bench-results.json
+	$(PY) -m bench.run
+
+soak: install ## one worker under a long max-speed replay on its own broker (SOAK_POSTS, default 5,000,000): RSS, posts/s, lag; writes soak-results.json
+	$(PY) scripts/soak.py
 
 seed-feed: $(VENV)/.installed ## rebuild replay/data/seed_feed.jsonl from the seed documents
 	$(PY) -m replay build-seed-feed

@@ -1,13 +1,15 @@
 """Max-speed replay throughput vs a bare kafka-python producer sending the same messages, in one run.
 
-    python bench/replay_throughput.py --bootstrap 127.0.0.1:9092 [--posts 200000]
+    python -m bench.replay_throughput --bootstrap 127.0.0.1:9092 [--posts 200000]
 
-Prints posts/s for both and their ratio; the feed is generated synthetically (no broker needed for that).
+Prints posts/s for both and their ratio. The feed is the generated ``stress`` scenario (bench.workload).
+``make bench`` runs the same two measurements on its own broker (bench/run.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -15,55 +17,33 @@ import time
 import uuid
 from pathlib import Path
 
-from kafka import KafkaProducer
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from feed import Post, read_feed, write_feed
-from replay.producer import ensure_topic
+from bench.baselines import bare_producer  # noqa: E402
+from bench.workload import load, make_feed  # noqa: E402
+from replay.producer import ensure_topic  # noqa: E402
 
-T0 = 1244851200.0
-
-
-def make_feed(path: Path, count: int) -> None:
-    authors = [f"user{n}" for n in range(500)]
-    write_feed(
-        (
-            Post(
-                id=f"b{n}",
-                ts=T0 + n * 0.5,
-                text=f"Huge crowds on Vali Asr street, police with batons near Vanak #iranelection {n}",
-                author=authors[n % len(authors)],
-                platform="twitter",
-                lang="en",
-                region="IR" if n % 2 else "US",
-            )
-            for n in range(count)
-        ),
-        path,
-    )
+SUMMARY = re.compile(r"replay: sent (\d+)/\d+ posts .* in ([\d.]+)s \(([\d,]+) posts/s\)")
 
 
-def bare_producer(bootstrap: str, topic: str, feed: Path) -> float:
-    messages = [(p.to_json(), p.author.encode(), p.ts_ms) for p in read_feed(feed)]  # pre-encoded
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, batch_size=256 * 1024
-    )
+def replay_max(bootstrap: str, topic: str, feed: Path, state_dir: Path) -> tuple[float, float | None]:
+    """Runs ``python -m replay send FEED --speed max --quiet`` into ``topic`` (created with 4 partitions).
+
+    Returns the whole command's wall seconds (start-up, the validating pass, sending, the final flush)
+    and replay's own send-loop posts/s from its summary line (None if it could not be read)."""
     started = time.perf_counter()
-    for value, key, ts_ms in messages:
-        producer.send(topic, value=value, key=key, timestamp_ms=ts_ms)
-    producer.flush()
-    elapsed = time.perf_counter() - started
-    producer.close()
-    return len(messages) / elapsed
-
-
-def replay_max(bootstrap: str, topic: str, feed: Path, count: int) -> float:
-    started = time.perf_counter()
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "replay", "send", str(feed), "--bootstrap", bootstrap, "--topic", topic,
-         "--speed", "max", "--quiet", "--state", str(feed.parent)],
-        check=True,
+         "--partitions", "4", "--speed", "max", "--quiet", "--state", str(state_dir)],
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
-    return count / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"replay send failed ({result.returncode}):\n{result.stderr}")
+    match = SUMMARY.search(result.stderr)
+    return elapsed, float(match.group(3).replace(",", "")) if match else None
 
 
 def main() -> int:
@@ -75,18 +55,18 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         feed = Path(tmp) / "bench.jsonl"
-        make_feed(feed, args.posts)
-        results = {}
-        for name in ("bare", "replay"):
-            topic = f"bench-{name}-{uuid.uuid4().hex[:6]}"
-            ensure_topic(args.bootstrap, topic, 4)
-            if name == "bare":
-                results[name] = bare_producer(args.bootstrap, topic, feed)
-            else:
-                results[name] = replay_max(args.bootstrap, topic, feed, args.posts)
-    print(f"kafka_python_producer_posts_per_s {results['bare']:,.0f}")
-    print(f"replay_max_posts_per_s            {results['replay']:,.0f}  (whole command)")
-    print(f"ratio replay / bare               {results['replay'] / results['bare']:.2f}")
+        count = make_feed(feed, args.posts)
+        _, messages = load(feed)
+        suffix = uuid.uuid4().hex[:6]
+        ensure_topic(args.bootstrap, f"bench-bare-{suffix}", 4)
+        bare = count / bare_producer(args.bootstrap, f"bench-bare-{suffix}", messages)
+        seconds, loop_rate = replay_max(args.bootstrap, f"bench-replay-{suffix}", feed, Path(tmp))
+        replay = count / seconds
+    print(f"kafka_python_producer_posts_per_s {bare:,.0f}")
+    print(
+        f"replay_max_posts_per_s            {replay:,.0f}  (whole command; send loop {loop_rate or 0:,.0f})"
+    )
+    print(f"ratio replay / bare               {replay / bare:.2f}")
     return 0
 
 

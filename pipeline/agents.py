@@ -18,6 +18,7 @@ from collections import Counter
 
 import faust
 import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 
 from pipeline.classify_service import ClassifyService
@@ -55,6 +56,16 @@ def register_agents(
         pending: list[faust.EventT] = []
         counted = (0, 0, 0)  # late posts, redelivered, repeated ids already in the metrics
         last_snapshot = -float("inf")
+
+        async def fold(offset: int, value: bytes) -> None:
+            for source_offset, post_id, observation in observations_from_json(value):
+                for alert in state.push(observation, source_offset, offset, post_id):
+                    record = alert.to_record()
+                    log.warning("alert %s", record)
+                    metrics.alerts.labels(alert.type).inc()
+                    await alerts.send(key=alert.key.encode(), value=orjson.dumps(record))
+            state.input_offset = offset  # also when every row was a repeat
+
         async for event in stream.noack().events():
             offset = event.message.offset
             if state is None or offset > state.input_offset + 1:
@@ -64,24 +75,30 @@ def register_agents(
                 state = _restore(detector_state, engine)
                 counted = (state.detector.late_posts, state.redelivered, state.repeated_ids)
                 pending.clear()
-                if offset > state.input_offset + 1 and state.input_offset >= 0:
-                    log.error(
-                        "detect records %d..%d are missing from the detector",
-                        state.input_offset + 1,
-                        offset - 1,
-                    )
+                if offset > state.input_offset + 1:
+                    # The stream starts past the snapshot (after a SIGKILL the committed offset can be
+                    # ahead of the last snapshot that reached the changelog): read the records in
+                    # between from the topic, so the detector still sees every record once, in order.
+                    missing = await _read_detect_records(settings, state.input_offset + 1, offset)
+                    for missed_offset, value in missing:
+                        await fold(missed_offset, value)
+                    if state.input_offset + 1 < offset:
+                        log.error(
+                            "detect records %d..%d are gone from %s; the detector goes on without them",
+                            state.input_offset + 1,
+                            offset - 1,
+                            settings.detect_topic,
+                        )
+                    else:
+                        log.warning(
+                            "detect records %d..%d read again after a restore", missing[0][0], offset - 1
+                        )
             if offset <= state.input_offset:
                 event.ack()  # already folded into the restored snapshot
                 continue
             detector = state.detector
             watermark_before = detector.watermark
-            for source_offset, post_id, observation in observations_from_json(event.value):
-                for alert in state.push(observation, source_offset, offset, post_id):
-                    record = alert.to_record()
-                    log.warning("alert %s", record)
-                    metrics.alerts.labels(alert.type).inc()
-                    await alerts.send(key=alert.key.encode(), value=orjson.dumps(record))
-            state.input_offset = offset  # also when every row was a repeat
+            await fold(offset, event.value)
             pending.append(event)
             now_counted = (detector.late_posts, state.redelivered, state.repeated_ids)
             if now_counted != counted:
@@ -103,7 +120,27 @@ def register_agents(
 
     @app.timer(interval=settings.health_interval)
     async def probe_health() -> None:
-        await _probe(app, classify_stage, metrics, health, timeout=max(settings.health_interval, 5.0))
+        await _probe(app, settings, classify_stage, metrics, health)
+
+
+async def _read_detect_records(settings: Settings, start: int, end: int) -> list[tuple[int, bytes]]:
+    """Records [start, end) of the detect topic, read with a consumer of no group."""
+    tp = TopicPartition(settings.detect_topic, 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20
+    )
+    await consumer.start()
+    records: list[tuple[int, bytes]] = []
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        deadline = time.monotonic() + 60
+        while await consumer.position(tp) < end and time.monotonic() < deadline:
+            fetched = await consumer.getmany(tp, timeout_ms=1000)
+            records += [(r.offset, r.value) for r in fetched.get(tp, []) if r.offset < end]
+    finally:
+        await consumer.stop()
+    return records
 
 
 def _restore(table: faust.Table, engine: Engine) -> DedupedDetector:
@@ -148,14 +185,17 @@ def _export_detector_state(detector: Detector, metrics: PipelineMetrics) -> None
 
 async def _probe(
     app: faust.App,
+    settings: Settings,
     classify_stage: ClassifyService,
     metrics: PipelineMetrics,
     health: HealthMonitor,
-    *,
-    timeout: float,
 ) -> None:
     """Asks the broker for the end offsets of every assigned partition: lag, stalls and health."""
-    assignment = sorted(app.consumer.assignment())
+    timeout = max(settings.health_interval, 5.0)
+    # Only the topics agents read: Faust's consumer also holds the table's changelog partitions, which
+    # it reads during recovery only, so their position never moves (they would look stalled).
+    agent_topics = {settings.detect_topic}
+    assignment = sorted(tp for tp in app.consumer.assignment() if tp.topic in agent_topics)
     error = None
     try:
         ends = await asyncio.wait_for(app.consumer.highwaters(*assignment), timeout) if assignment else {}

@@ -1,0 +1,132 @@
+"""The pure half of ``make bench``: percentiles, the result record and its table. No Kafka, no clocks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# The measured numbers, in the order the table shows them, with what each one is.
+MEASURES: dict[str, str] = {
+    "replay_max_posts_per_s": "python -m replay send FEED --speed max --quiet (whole command)",
+    "kafka_python_producer_posts_per_s": "bare kafka-python producer loop, same settings, pre-encoded",
+    "pipeline_posts_per_s": "one worker, classify + detect, pre-filled topic, until caught up",
+    "faust_passthrough_posts_per_s": "bare Faust agent: orjson decode, forward to another topic",
+    "aiokafka_consumer_posts_per_s": "bare aiokafka getmany loop with orjson decode",
+    "analyze_posts_per_s": "pipeline.analyze.analyze() in-process (classify + detect, no Kafka)",
+    "classify_posts_per_s": "Engine().classify(post) on one core",
+    "e2e_latency_p50_ms": "produce → posts.classified arrival, median",
+    "e2e_latency_p99_ms": "produce → posts.classified arrival, 99th percentile",
+    "scaling": "pipeline posts/s by worker count (same group, 4 partitions)",
+}
+# Ratio name → (numerator, denominator).
+RATIOS: dict[str, tuple[str, str]] = {
+    "replay_vs_producer": ("replay_max_posts_per_s", "kafka_python_producer_posts_per_s"),
+    "pipeline_vs_faust_passthrough": ("pipeline_posts_per_s", "faust_passthrough_posts_per_s"),
+}
+RESULT_KEYS = frozenset(MEASURES) | frozenset(RATIOS) | {"machine"}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} is outside 0..100")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rate(count: float, seconds: float) -> float:
+    """Posts per second; 0 when nothing was timed."""
+    return count / seconds if seconds > 0 else 0.0
+
+
+def build_results(measured: Mapping[str, Any], machine: Mapping[str, Any]) -> dict[str, Any]:
+    """The bench-results.json record: exactly the measures, ``machine`` and the ratios.
+
+    Fails when a measure is missing or unexpected, so a half-finished run never writes a partial file.
+    """
+    missing = set(MEASURES) - set(measured)
+    extra = set(measured) - set(MEASURES)
+    if missing or extra:
+        raise ValueError(f"measures missing {sorted(missing)}, unexpected {sorted(extra)}")
+    results: dict[str, Any] = {}
+    for key in MEASURES:
+        value = measured[key]
+        if key == "scaling":
+            results[key] = {str(workers): round(float(v), 1) for workers, v in sorted(value.items())}
+        else:
+            results[key] = round(float(value), 2 if key.endswith("_ms") else 1)
+    results["machine"] = dict(machine)
+    for name, (numerator, denominator) in RATIOS.items():
+        below = float(measured[denominator])
+        results[name] = round(float(measured[numerator]) / below, 3) if below > 0 else 0.0
+    check_results(results)
+    return results
+
+
+def check_results(results: Mapping[str, Any]) -> None:
+    """Raises ValueError unless ``results`` has exactly the required keys with the required types."""
+    keys = set(results)
+    if keys != RESULT_KEYS:
+        raise ValueError(
+            f"keys missing {sorted(RESULT_KEYS - keys)}, unexpected {sorted(keys - RESULT_KEYS)}"
+        )
+    for key in RESULT_KEYS - {"machine", "scaling"}:
+        if not _is_number(results[key]):
+            raise ValueError(f"{key} is not a number: {results[key]!r}")
+    scaling = results["scaling"]
+    if not isinstance(scaling, Mapping) or not scaling:
+        raise ValueError(f"scaling is not a non-empty object: {scaling!r}")
+    for workers, value in scaling.items():
+        if not isinstance(workers, str) or not workers.isdigit() or not _is_number(value):
+            raise ValueError(f"scaling[{workers!r}] = {value!r} is not workers → posts/s")
+    if not isinstance(results["machine"], Mapping):
+        raise ValueError("machine is not an object")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def format_number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def format_table(results: Mapping[str, Any], notes: Mapping[str, str] | None = None) -> str:
+    """A fixed-width table: one row per measure and ratio, then the machine facts.
+
+    ``notes`` adds a remark after a row's description (e.g. the detect stage's rate).
+    """
+    notes = notes or {}
+    rows: list[tuple[str, str, str]] = []
+    for key, what in MEASURES.items():
+        value = results[key]
+        if key == "scaling":
+            shown = "  ".join(f"{workers}w={format_number(v)}" for workers, v in value.items())
+        else:
+            shown = format_number(value)
+        rows.append((key, shown, what))
+    for name, (numerator, denominator) in RATIOS.items():
+        rows.append((name, f"{results[name]:.2f}", f"{numerator} / {denominator}"))
+    name_width = max(len(row[0]) for row in rows)
+    value_width = max(len(row[1]) for row in rows)
+    lines = [
+        f"{'measure':<{name_width}}  {'value':>{value_width}}  what",
+        "-" * (name_width + value_width + 60),
+    ]
+    for key, shown, what in rows:
+        note = notes.get(key)
+        lines.append(f"{key:<{name_width}}  {shown:>{value_width}}  {what}" + (f"; {note}" if note else ""))
+    machine = results["machine"]
+    lines.append("")
+    lines.append("machine: " + ", ".join(f"{key}={value}" for key, value in machine.items()))
+    return "\n".join(lines)

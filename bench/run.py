@@ -1,0 +1,382 @@
+"""``make bench``: throughput and latency of the replay tool and the pipeline on a real broker, in one run.
+
+    BENCH_POSTS=1000000 python -m bench.run [--posts N] [--sample S] [--faust-posts F] [--output PATH]
+
+Starts its own broker (deploy/kafka/kafka.sh on free ports, data in a temp dir; stopped at the end, also
+on failure, Ctrl-C or SIGTERM) and generates the ``stress`` scenario cut to N posts (``BENCH_POSTS``).
+To fit in 15 minutes on two cores, the steady-state rates that do not need the whole feed are timed
+over its first S posts (``BENCH_SAMPLE``, 300,000) and the slow Faust baseline over its first F
+(``BENCH_FAUST_POSTS``, 100,000); the counts are in ``machine`` and in the table.
+
+1. ``kafka_python_producer_posts_per_s`` — a bare kafka-python loop (``PostProducer``'s settings) sends
+   the first S pre-encoded records into a fresh 4-partition topic, flushed and timed; then the other
+   N − S. This topic is the pre-filled input of 3–6.
+2. ``replay_max_posts_per_s`` — ``python -m replay send FEED --speed max --quiet`` with the same S posts
+   into another fresh topic, the whole command timed.
+3. ``aiokafka_consumer_posts_per_s`` — a bare aiokafka ``getmany`` loop with orjson decoding, N posts.
+4. ``faust_passthrough_posts_per_s`` — a bare Faust agent forwarding each decoded record, F posts.
+5. ``pipeline_posts_per_s`` — one real ``python -m pipeline worker``, classify and detect, over all N
+   posts: until its classify group has committed everything and detection's watermark reached the end.
+6. ``scaling`` — posts/s over the first S posts (classified and committed) with 1 worker (run 5) and
+   2 workers in one group.
+7. ``e2e_latency_p50_ms`` / ``_p99_ms`` — posts sent at 5,000/s for 30 s from this process into a fresh
+   topic with a worker running; each id's send time against its arrival on posts.classified. A stage
+   at 1,000/s for 10 s goes first, for reference (in the notes).
+8. ``analyze_posts_per_s`` and ``classify_posts_per_s`` — in-process over S posts, after the broker stopped.
+
+Each consumer run has its own group; clocks start at the first output record (see bench/stack.py).
+Writes bench-results.json (bench/report.py) and prints a table; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.baselines import bare_producer, run_aiokafka_consumer, start_faust_passthrough
+from bench.broker import INTERRUPTED, KAFKA_VERSION, REPO, Broker, Offsets
+from bench.classify_speed import engine_classify_seconds
+from bench.replay_throughput import replay_max
+from bench.report import build_results, format_number, format_table, percentile, rate
+from bench.stack import (
+    CpuMeter,
+    measure_latency,
+    progress_bar,
+    stop_all,
+    stop_process,
+    time_group,
+    time_pipeline,
+)
+from bench.workload import SCENARIO, Message, load, make_feed, partition_counts, write_prefix
+
+DEFAULT_POSTS = 1_000_000
+DEFAULT_SAMPLE = 300_000
+DEFAULT_FAUST_POSTS = 100_000
+LATENCY_RATE = 5000.0
+LATENCY_SECONDS = 30.0
+# Before it, a gentler stage for reference (in the table's notes only): what latency is without a backlog.
+REFERENCE_RATE = 1000.0
+REFERENCE_SECONDS = 10.0
+WARMUP_POSTS = 20_000
+PARTITIONS = 4
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+class Phases:
+    """Wall time of each phase, reported at the end."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        say(f"{name} ...")
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.monotonic() - started
+            say(f"{name}: {self.seconds[name]:.1f}s")
+
+    def table(self) -> str:
+        total = time.monotonic() - self.started
+        width = max([len(name) for name in self.seconds] + [5])
+        lines = [f"{name:<{width}}  {seconds:7.1f}s" for name, seconds in self.seconds.items()]
+        lines.append(f"{'total':<{width}}  {total:7.1f}s")
+        return "\n".join(lines)
+
+
+@dataclass
+class Run:
+    """Everything the phases share."""
+
+    work: Path
+    phases: Phases
+    feed: Path
+    sample_feed: Path
+    messages: list[Message]
+    sample: int
+    faust_posts: int
+    latency_rate: float
+    latency_seconds: float
+    measured: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def counts(self, posts: int) -> list[int]:
+        counts = partition_counts(self.messages[:posts], PARTITIONS)
+        if counts is None:
+            raise ValueError("a post without an author: its partition cannot be known in advance")
+        return counts
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    # Ctrl-C and SIGTERM unwind the same way: workers and the broker are stopped on the way out. A
+    # second one while that happens is ignored, so the clean-up itself is never cut short.
+    if INTERRUPTED.is_set():
+        return
+    INTERRUPTED.set()
+    say("stopping: the workers and the broker are being stopped ...")
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    phases = Phases()
+    with tempfile.TemporaryDirectory(prefix="iran2009-bench-") as tmp:
+        work = Path(tmp)
+        broker = Broker(work / "kafka")
+        try:
+            with phases("start broker + generate feed"):
+                broker.start()
+                feed = work / "feed.jsonl"
+                total = make_feed(feed, args.posts)
+                sample = min(args.sample, total)
+                sample_feed = work / "sample.jsonl"
+                write_prefix(feed, sample_feed, sample)
+                posts, messages = load(feed)
+                del posts[sample:]  # only the sample is classified in-process
+                gc.freeze()  # a million long-lived records: keep them out of every collection
+                bootstrap = broker.wait()
+            say(f"{total:,} posts of the {SCENARIO} scenario (sample {sample:,}); broker on {bootstrap}")
+            state = Run(
+                work, phases, feed, sample_feed, messages, sample, min(args.faust_posts, total),
+                args.latency_rate, args.latency_seconds,
+            )  # fmt: skip
+            offsets = Offsets(bootstrap)
+            try:
+                _kafka_phases(bootstrap, offsets, state, broker.pid())
+            finally:
+                offsets.close()
+        finally:
+            with phases("stop broker"):
+                stop_all()  # anything a failed phase left running
+                broker.stop()
+        _in_process_phases(state, posts)
+    machine = {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "kafka": KAFKA_VERSION,
+        "bench_posts": total,
+        "sample_posts": sample,
+        "faust_posts": state.faust_posts,
+        "scenario": SCENARIO,
+        "kafka_python": version("kafka-python"),
+        "aiokafka": version("aiokafka"),
+        "faust_streaming": version("faust-streaming"),
+    }
+    results = build_results(state.measured, machine)
+    args.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    print(format_table(results, state.notes))
+    print()
+    print("phases (wall time):")
+    print(phases.table())
+    say(f"wrote {args.output}")
+    return results
+
+
+def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | None) -> None:
+    messages, measured, notes, phases = run.messages, run.measured, run.notes, run.phases
+    total, sample = len(messages), run.sample
+    timeout = max(300.0, total / 1500)
+    with phases("warm up the broker"):
+        offsets.create({"bench-warmup": PARTITIONS})
+        bare_producer(bootstrap, "bench-warmup", messages[:WARMUP_POSTS])
+
+    source = "bench-posts"
+    with phases("kafka-python producer"):
+        offsets.create({source: PARTITIONS})
+        bar = progress_bar(total, "kafka-python producer")
+        seconds = bare_producer(bootstrap, source, messages[:sample], progress=bar)
+        measured["kafka_python_producer_posts_per_s"] = rate(sample, seconds)
+        rest = bare_producer(bootstrap, source, messages[sample:], progress=bar) if total > sample else 0.0
+        bar.close()
+        ends = offsets.end_offsets(source)
+        if [ends[tp] for tp in sorted(ends)] != run.counts(total):
+            raise RuntimeError(f"{source} holds {ends}, not what the partitioner predicts")
+        notes["kafka_python_producer_posts_per_s"] = f"{sample:,} posts" + (
+            f"; the other {total - sample:,} at {format_number(rate(total - sample, rest))}/s" if rest else ""
+        )
+
+    with phases("replay send --speed max"):
+        seconds, loop_rate = replay_max(bootstrap, "bench-replay", run.sample_feed, run.work)
+        if (found := offsets.end_total("bench-replay")) != sample:
+            raise RuntimeError(f"bench-replay holds {found} records, not {sample}")
+        measured["replay_max_posts_per_s"] = rate(sample, seconds)
+        notes["replay_max_posts_per_s"] = f"{sample:,} posts" + (
+            f"; its send loop alone {format_number(loop_rate)}/s" if loop_rate else ""
+        )
+
+    with phases("aiokafka consumer"):
+        counted, seconds = run_aiokafka_consumer(bootstrap, source, total, timeout)
+        measured["aiokafka_consumer_posts_per_s"] = rate(counted, seconds)
+        notes["aiokafka_consumer_posts_per_s"] = f"{counted:,} posts in {seconds:.1f}s"
+
+    with phases("faust passthrough"):
+        sink = "bench-passthrough.out"
+        offsets.create({sink: PARTITIONS})
+        process = start_faust_passthrough(bootstrap, "bench-passthrough", source, sink, run.work)
+        try:
+            timing = time_group(
+                offsets, source=source, output=sink, group="bench-passthrough", desc="faust passthrough",
+                timeout=timeout, alive=lambda: process.poll() is None, targets=run.counts(run.faust_posts),
+                cpu=CpuMeter({"faust": process.pid, "broker": broker_pid}),
+            )  # fmt: skip
+        finally:
+            stop_process(process)
+        measured["faust_passthrough_posts_per_s"] = timing.rate
+        notes["faust_passthrough_posts_per_s"] = (
+            f"{timing.posts:,} posts in {timing.seconds:.1f}s; cores used: {timing.cpu}"
+        )
+
+    lateness = _lateness()
+    scaling: dict[str, float] = {}
+    scaling_notes = []
+    for workers in (1, 2):
+        # One worker over everything (pipeline_posts_per_s); both counts also over the sample (scaling).
+        posts = total if workers == 1 else sample
+        final_watermark = max(m.timestamp_ms for m in messages[:posts]) / 1000 - lateness - 60
+        with phases(f"pipeline, {workers} worker{'s' if workers > 1 else ''}"):
+            timing = time_pipeline(
+                bootstrap, offsets, source=source, name=f"bench-pipeline-{workers}w", workers=workers,
+                final_watermark=final_watermark, work_dir=run.work, timeout=timeout,
+                targets=run.counts(posts), milestone=run.counts(sample), broker_pid=broker_pid,
+            )  # fmt: skip
+        scaling[str(workers)] = timing.milestone_rate
+        scaling_notes.append(
+            f"{workers}w {timing.milestone_posts:,} posts in {timing.milestone_seconds:.1f}s "
+            f"(cores used: {timing.cpu})"
+        )
+        if workers == 1:
+            measured["pipeline_posts_per_s"] = timing.rate
+            notes["pipeline_posts_per_s"] = (
+                f"{timing.posts:,} posts: classified+committed after {timing.classified_seconds:.1f}s "
+                f"({format_number(rate(timing.posts, timing.classified_seconds))}/s), "
+                f"detection caught up by {timing.detected_seconds:.1f}s; cores used: {timing.cpu}"
+            )
+    measured["scaling"] = scaling
+    notes["scaling"] = "classified+committed, first posts of the topic: " + ", ".join(scaling_notes)
+
+    stages = [(REFERENCE_RATE, REFERENCE_SECONDS), (run.latency_rate, run.latency_seconds)]
+    with phases(f"latency at {REFERENCE_RATE:g}/s, then {run.latency_rate:g}/s for {run.latency_seconds:g}s"):
+        reference, latency = measure_latency(
+            bootstrap, offsets, messages, stages=stages, work_dir=run.work, broker_pid=broker_pid
+        )
+    for stage in (reference, latency):
+        if not stage.latencies_ms:
+            raise RuntimeError("no timed post reached posts.classified")
+    values = latency.latencies_ms
+    measured["e2e_latency_p50_ms"] = percentile(values, 50)
+    measured["e2e_latency_p99_ms"] = percentile(values, 99)
+    tenth = max(1, len(values) // 10)
+    first, last = percentile(values[:tenth], 50), percentile(values[-tenth:], 50)
+    notes["e2e_latency_p50_ms"] = (
+        f"{latency.sent:,} posts sent at {rate(latency.sent, latency.seconds):,.0f}/s, "
+        f"{latency.missing} missing; p50 of the first tenth sent {format_number(first)} ms, "
+        f"of the last tenth {format_number(last)} ms; cores used: {latency.cpu}; the measuring consumer "
+        f"was at most {latency.measuring_lag:,} records behind"
+    )
+    notes["e2e_latency_p99_ms"] = (
+        f"max {format_number(max(values))} ms; at {REFERENCE_RATE:g}/s for {REFERENCE_SECONDS:g}s: "
+        f"p50 {format_number(percentile(reference.latencies_ms, 50))} ms, "
+        f"p99 {format_number(percentile(reference.latencies_ms, 99))} ms (cores used: {reference.cpu})"
+    )
+
+
+def _in_process_phases(run: Run, posts: list) -> None:
+    from pipeline.analyze import analyze
+    from pipeline.engine import Engine
+
+    with run.phases("analyze (in-process)"):
+        report = analyze(run.sample_feed, engine=Engine())
+        run.measured["analyze_posts_per_s"] = rate(report.posts, report.elapsed)
+        alerts = ", ".join(f"{kind}={n}" for kind, n in sorted(report.alerts.items())) or "none"
+        run.notes["analyze_posts_per_s"] = f"{report.posts:,} posts in {report.elapsed:.1f}s; alerts {alerts}"
+    with run.phases("classify (in-process)"):
+        seconds = engine_classify_seconds(posts)
+        run.measured["classify_posts_per_s"] = rate(len(posts), seconds)
+        run.notes["classify_posts_per_s"] = f"{len(posts):,} posts in {seconds:.1f}s"
+
+
+def _lateness() -> float:
+    from pipeline.detect import DetectorConfig
+
+    return DetectorConfig().lateness_seconds
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--posts",
+        type=int,
+        default=_env_int("BENCH_POSTS", DEFAULT_POSTS),
+        help="posts in the generated feed and the pre-filled topic (env BENCH_POSTS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=_env_int("BENCH_SAMPLE", DEFAULT_SAMPLE),
+        help="posts for replay vs producer, scaling, analyze and classify (env BENCH_SAMPLE; %(default)s)",
+    )
+    parser.add_argument(
+        "--faust-posts",
+        type=int,
+        default=_env_int("BENCH_FAUST_POSTS", DEFAULT_FAUST_POSTS),
+        help="posts for the Faust passthrough (env BENCH_FAUST_POSTS; default %(default)s)",
+    )
+    parser.add_argument("--output", type=Path, default=REPO / "bench-results.json")
+    parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS)
+    parser.add_argument("--latency-rate", type=float, default=LATENCY_RATE)
+    args = parser.parse_args(argv)
+    if args.posts < WARMUP_POSTS:
+        parser.error(f"--posts must be at least {WARMUP_POSTS}")
+    if args.sample < 1 or args.faust_posts < 1:
+        parser.error("--sample and --faust-posts must be positive")
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        run(args)
+    except Exception:
+        if not INTERRUPTED.is_set():
+            raise
+        say("interrupted; the workers and the broker were stopped")  # a phase failed on the way out
+        return 130
+    except KeyboardInterrupt:
+        say("interrupted; the workers and the broker were stopped")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

