@@ -58,7 +58,15 @@ def register_agents(
         last_snapshot = -float("inf")
 
         async def fold(offset: int, value: bytes) -> None:
-            for source_offset, post_id, observation in observations_from_json(value):
+            try:
+                rows = observations_from_json(value)
+            except (ValueError, KeyError, TypeError) as exc:
+                # Not written by this version's classify stage (an older format, or junk): counted and
+                # skipped, never a crash of the one agent that holds the detector.
+                log.error("skipping %s[0]@%d: not a detect record (%r)", settings.detect_topic, offset, exc)
+                metrics.posts_invalid.labels("bad_detect_record").inc()
+                rows = []
+            for source_offset, post_id, observation in rows:
                 for alert in state.push(observation, source_offset, offset, post_id):
                     record = alert.to_record()
                     log.warning("alert %s", record)

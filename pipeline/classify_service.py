@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -80,7 +81,9 @@ class ClassifyService(mode.Service):
             await topic.maybe_declare()  # before anything is produced: no broker auto-creation
         if settings.classify_processes > 0:
             # spawn, not fork: this process already runs threads (aiokafka, the metrics server).
-            self._pool = ProcessPoolExecutor(settings.classify_processes, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                settings.classify_processes, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+            )
             await asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, [], 0)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
@@ -280,6 +283,12 @@ class ClassifyService(mode.Service):
             )
             for tp in assignment
         }
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the worker stops its classifier itself, after the last
+    # batches are published and committed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _Rebalance(ConsumerRebalanceListener):
