@@ -134,7 +134,8 @@ def test_pause_and_resume_continue_without_a_burst(kafka_bootstrap, tmp_path, ho
         process.send_signal(signal.SIGUSR1)
     else:
         process.send_signal(signal.SIGTSTP)
-        wait_until(lambda: _stopped(process.pid), timeout=10, what="the process to stop")
+        # It flushes what it sent before it stops: give a loaded broker time for that.
+        wait_until(lambda: _stopped(process.pid), timeout=30, what="the process to stop")
         time.sleep(1.5)  # the pause being tested
         process.send_signal(signal.SIGCONT)
     _, stderr = process.communicate(timeout=60)
