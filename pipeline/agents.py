@@ -82,6 +82,11 @@ def register_agents(
                 # from the table's changelog by the time records flow.
                 state = _restore(detector_state, engine)
                 counted = (state.detector.late_posts, state.redelivered, state.repeated_ids)
+                # Records held for a state now thrown away: acknowledge them, or Faust would never commit
+                # past them. Should the committed offset get ahead of the saved snapshot, the records in
+                # between are read back from the topic after a restart (below).
+                for held in pending:
+                    held.ack()
                 pending.clear()
                 if offset > state.input_offset + 1:
                     # The stream starts past the snapshot (after a SIGKILL the committed offset can be

@@ -19,6 +19,9 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # A worker killed with -9 hands its partitions (the detect partition among them) over after
+        # this long instead of Faust's 60 s default; the consumer thread heartbeats every 3 s.
+        broker_session_timeout=10.0,
         # The detect agent holds acks until its state is saved; shutdown must not wait for them
         # (what was not acked is read again, and skipped up to the saved snapshot, on restart).
         stream_wait_empty=False,

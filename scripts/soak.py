@@ -281,6 +281,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     broker = Broker(work / "kafka")
     worker: subprocess.Popen | None = None
     sender: subprocess.Popen | None = None
