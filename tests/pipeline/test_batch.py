@@ -1,19 +1,8 @@
-from dataclasses import dataclass
-
 import orjson
 
 from feed import Post
-from pipeline.batch import classify_batch
+from pipeline.batch import Record, classify_batch
 from pipeline.engine import Engine, observations_from_json
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
 
 
 def post(i: int, region: str = "IR") -> Post:
@@ -70,12 +59,11 @@ def test_a_classifier_process_gives_the_same_batch_as_the_event_loop():
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from pipeline.batch import Record as PlainRecord
     from pipeline.batch import classify_in_process
 
     posts = [post(i, region="IR" if i % 3 else "US") for i in range(50)]
-    records = [PlainRecord("posts", i % 4, i, p.id.encode(), p.to_json()) for i, p in enumerate(posts)]
-    records.append(PlainRecord("posts", 0, 99, None, b"\xff junk"))
+    records = [Record("posts", i % 4, i, p.id.encode(), p.to_json()) for i, p in enumerate(posts)]
+    records.append(Record("posts", 0, 99, None, b"\xff junk"))
     here = classify_batch(records, Engine(), max_bytes=65536)
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         there = pool.submit(classify_in_process, records, 65536).result(timeout=120)
