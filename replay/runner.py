@@ -45,10 +45,9 @@ class PauseControl:
     def _on_stop(self, _signum: int, _frame: object) -> None:
         self._stopped_at = self._clock()
         self._notify("stopped (fg or SIGCONT to resume)")
-        # Stop for real, as the shell expects of Ctrl-Z, then catch the next Ctrl-Z again.
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)
-        signal.signal(signal.SIGTSTP, self._on_stop)
+        # Stop for real, as the shell expects of Ctrl-Z. SIGSTOP, not SIGTSTP again: the kernel discards
+        # SIGTSTP in an orphaned process group (nohup, CI runners), and the process would run on.
+        os.kill(os.getpid(), signal.SIGSTOP)
 
     def _on_continue(self, _signum: int, _frame: object) -> None:
         if self._stopped_at is not None:
