@@ -557,13 +557,7 @@ class Detector:
             ctx.slow_key(LOCATED, candidate[1], 0.0)
         if not ctx.live:
             return
-        active = [ep for ep in episodes if ep.ident() in self._episodes]
-        reported = set()
-        for ep in active:
-            reported.add(ep.leader)
-            reported.update(ep.members)
-        candidates.sort(key=lambda c: (-c[0], self._rank(c[1]), c[1]))
-        fresh = [c for c in candidates if c[1] not in reported]
+        active, fresh = self._fresh(episodes, candidates)
         if not fresh:
             return
         posts = [post for sample in self._reference for post in sample if post[2] == region]
@@ -727,13 +721,7 @@ class Detector:
                 ctx.slow_key(ALL_GROUPS, candidate[1], 0.0)
         if not ctx.live:
             return
-        active = [ep for ep in episodes if ep.ident() in self._episodes]
-        reported: set[str] = set()
-        for ep in active:
-            reported.add(ep.leader)
-            reported.update(ep.members)
-        candidates.sort(key=lambda c: (-c[0], self._rank(c[1]), c[1]))
-        fresh = [c for c in candidates if c[1] not in reported]
+        active, fresh = self._fresh(episodes, candidates)
         if not fresh:
             return
         posts = [post for post in sample if post[2] not in excluded]
@@ -793,6 +781,16 @@ class Detector:
         )
 
     # -- grouping -----------------------------------------------------------------------------------
+    def _fresh(self, episodes: list[_Episode], candidates: list) -> tuple[list[_Episode], list]:
+        """The episodes still open, and the candidates (sorted, largest excess first) none of them reports."""
+        active = [ep for ep in episodes if ep.ident() in self._episodes]
+        reported: set[str] = set()
+        for ep in active:
+            reported.add(ep.leader)
+            reported.update(ep.members)
+        candidates.sort(key=lambda c: (-c[0], self._rank(c[1]), c[1]))
+        return active, [c for c in candidates if c[1] not in reported]
+
     def _rank(self, key: str) -> int:
         """Ties between leaders: category > hashtag > watchlist term > word ('*' first)."""
         if key == "*":
