@@ -14,8 +14,8 @@ OPTIONAL_FIELDS = ("author", "platform", "lang", "region")
 KNOWN_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 # Epoch seconds outside this range are almost certainly milliseconds or garbage.
-_MIN_EPOCH = 0.0
-_MAX_EPOCH = 32503680000.0  # year 3000
+MIN_EPOCH = 0.0
+MAX_EPOCH = 32503680000.0  # year 3000
 
 
 class FeedError(ValueError):
@@ -41,7 +41,7 @@ def parse_ts(value: Any) -> float:
         seconds = _parse_ts_string(value.strip())
     else:
         raise FeedError(f"unparseable ts {value!r}: expected RFC 3339 or epoch seconds", code="bad_ts")
-    if not math.isfinite(seconds) or not _MIN_EPOCH <= seconds <= _MAX_EPOCH:
+    if not math.isfinite(seconds) or not MIN_EPOCH <= seconds <= MAX_EPOCH:
         raise FeedError(
             f"ts {value!r} is out of range (epoch seconds expected, not milliseconds)", code="bad_ts"
         )

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 
 from feed.model import FeedError, Post, post_from_record
 
 MAX_REMEMBERED_ERRORS = 20
+
+T = TypeVar("T")
+
+
+def _post(record: Any, _line: bytes) -> Post:
+    return post_from_record(record)
 
 
 @dataclass
@@ -29,9 +36,18 @@ class FeedStats:
 
 
 def parse_lines(
-    lines: Iterable[bytes], source: str, *, skip_bad: bool = False, stats: FeedStats | None = None
-) -> Iterator[Post]:
-    """Posts from JSON Lines; blank lines are ignored, bad ones raise (or are counted with skip_bad)."""
+    lines: Iterable[bytes],
+    source: str,
+    *,
+    skip_bad: bool = False,
+    stats: FeedStats | None = None,
+    build: Callable[[Any, bytes], T] = _post,  # type: ignore[assignment]
+) -> Iterator[T]:
+    """Posts from JSON Lines; blank lines are ignored, bad ones raise (or are counted with skip_bad).
+
+    ``build(record, line)`` turns each decoded line into what is yielded (a :class:`Post` by default)
+    and raises :class:`FeedError` for a record that breaks the contract.
+    """
     stats = stats if stats is not None else FeedStats()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -41,7 +57,7 @@ def parse_lines(
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise FeedError(f"not valid JSON ({exc})", code="invalid_json") from None
-            post = post_from_record(record)
+            post = build(record, line)
         except FeedError as exc:
             located = exc.at(f"{source}:{number}")
             if not skip_bad:
@@ -53,12 +69,16 @@ def parse_lines(
 
 
 def read_feed(
-    path: str | os.PathLike[str], *, skip_bad: bool = False, stats: FeedStats | None = None
-) -> Iterator[Post]:
-    """Stream posts from a JSON Lines file without loading it whole."""
+    path: str | os.PathLike[str],
+    *,
+    skip_bad: bool = False,
+    stats: FeedStats | None = None,
+    build: Callable[[Any, bytes], T] = _post,  # type: ignore[assignment]
+) -> Iterator[T]:
+    """Stream posts from a JSON Lines file without loading it whole (``build``: see parse_lines)."""
     path = Path(path)
     with path.open("rb") as handle:
-        yield from parse_lines(handle, str(path), skip_bad=skip_bad, stats=stats)
+        yield from parse_lines(handle, str(path), skip_bad=skip_bad, stats=stats, build=build)
 
 
 def write_feed(posts: Iterable[Post], path: str | os.PathLike[str]) -> int:

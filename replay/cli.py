@@ -13,10 +13,14 @@ from pathlib import Path
 
 from feed import FeedError, FeedStats, Post, format_ts, parse_ts, read_feed
 from replay.schedule import ReplayOptions, Slot
+from replay.wire import WirePost, relabel, wire_post_from_record
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
 DEFAULT_PARTITIONS = 4
+DEFAULT_MEMORY_MB = 1024
+# What a kept post costs besides its value: the tuple, its id, time and key, the list's slot.
+KEPT_POST_OVERHEAD_BYTES = 260
 FORMAT_CHOICES = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
 
 EPILOG = """\
@@ -146,6 +150,14 @@ def _add_send(commands) -> None:
         metavar="DIR",
         help="where the resume checkpoint is kept (default: next to the feed)",
     )
+    run.add_argument(
+        "--memory-mb",
+        type=int,
+        default=int(os.environ.get("REPLAY_MEMORY_MB", DEFAULT_MEMORY_MB)),
+        metavar="MB",
+        help="keep up to MB of the checked feed in memory, so the file is read once, not twice "
+        "(env REPLAY_MEMORY_MB; default %(default)s; 0 always reads it again)",
+    )
     run.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on port P")
     run.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     send.set_defaults(handler=run_send)
@@ -224,6 +236,7 @@ class FeedSurvey:
     first_ts: float | None
     last_ts: float | None
     stats: FeedStats
+    kept: list[WirePost] | None = None  # the posts themselves, when they fitted the memory budget
 
     @property
     def span_seconds(self) -> float:
@@ -232,21 +245,54 @@ class FeedSurvey:
         return max(0.0, self.last_ts - self.first_ts)
 
 
-def survey_posts(posts: Iterable[Post], stats: FeedStats, keep: Callable[[float], bool]) -> FeedSurvey:
+def survey_posts(
+    posts: Iterable[Post | WirePost],
+    stats: FeedStats,
+    keep: Callable[[float], bool],
+    *,
+    memory_bytes: int = 0,
+) -> FeedSurvey:
+    """Counts the posts ``keep`` accepts and their span; keeps them while they fit ``memory_bytes``."""
     first = last = None
     count = 0
+    kept: list | None = [] if memory_bytes > 0 else None
+    used = 0
     for post in posts:
-        if not keep(post.ts):
+        ts = post.ts
+        if not keep(ts):
             continue
         count += 1
-        first = post.ts if first is None else min(first, post.ts)
-        last = post.ts if last is None else max(last, post.ts)
-    return FeedSurvey(posts=count, first_ts=first, last_ts=last, stats=stats)
+        if first is None:
+            first = last = ts
+        elif ts < first:
+            first = ts
+        elif ts > last:  # type: ignore[operator]
+            last = ts
+        if kept is not None:
+            used += len(post.value) + KEPT_POST_OVERHEAD_BYTES  # type: ignore[union-attr]
+            if used <= memory_bytes:
+                kept.append(post)
+            else:
+                kept = None  # too big: the sending pass reads the feed again
+    return FeedSurvey(posts=count, first_ts=first, last_ts=last, stats=stats, kept=kept)
 
 
 def survey_feed(path: Path, *, skip_bad: bool) -> FeedSurvey:
     stats = FeedStats()
     return survey_posts(read_feed(path, skip_bad=skip_bad, stats=stats), stats, lambda _ts: True)
+
+
+def open_wire_source(
+    args: argparse.Namespace, path: Path
+) -> Callable[[FeedStats | None], Iterable[WirePost]]:
+    """A reader of the feed as it is sent; JSON Lines feeds are streamed, and their lines that already
+    are the post's JSON are sent as they are (replay.wire)."""
+    if args.format == "jsonl":
+        if args.field_map:
+            raise UsageError("--map applies to --format csv only")
+        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats, build=wire_post_from_record)
+    read = open_source(args, path)
+    return lambda stats: map(WirePost.from_post, read(stats))
 
 
 def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | None], Iterable[Post]]:
@@ -290,7 +336,7 @@ def run_send(args: argparse.Namespace) -> int:
     feed_path: Path = args.feed or SEED_FEED_PATH
     if not feed_path.is_file():
         raise UsageError(f"feed not found: {feed_path}")
-    read = open_source(args, feed_path)
+    read = open_wire_source(args, feed_path)
     window = ReplayOptions(
         speed=None,
         from_ts=_event_time_flag("--from", args.from_ts),
@@ -298,7 +344,7 @@ def run_send(args: argparse.Namespace) -> int:
     )
     stats = FeedStats()
     try:
-        survey = survey_posts(read(stats), stats, window.in_window)
+        survey = survey_posts(read(stats), stats, window.in_window, memory_bytes=max(0, args.memory_mb) << 20)
     except FeedError as exc:
         print(f"replay: {exc} (nothing was sent; use --skip-bad to skip such records)", file=sys.stderr)
         return 1
@@ -350,7 +396,10 @@ def run_send(args: argparse.Namespace) -> int:
     def save_checkpoint(position: int, last_id: str | None) -> None:
         Checkpoint(str(feed_path), args.topic, fingerprint, position, last_id).save(state_file)
 
-    slots = plan(lambda: read(None), options, shift=shift)
+    kept = survey.kept
+    slots = plan(
+        (lambda: kept) if kept is not None else (lambda: read(None)), options, shift=shift, relabel=relabel
+    )
     return _send(args, options, survey, slots, start_position, save_checkpoint)
 
 

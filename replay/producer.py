@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections import deque
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.partitioner.default import murmur2
+from kafka.producer.future import FutureRecordMetadata
 
-from feed import Post
+from replay.wire import WirePost
 
 log = logging.getLogger(__name__)
+
+PARTITIONS_CHECK_SECONDS = 5.0
+MAX_REMEMBERED_AUTHORS = 1_000_000
 
 
 @dataclass
@@ -38,12 +45,23 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
 
 
 class PostProducer:
-    """Sends posts; delivery results arrive on kafka-python's I/O thread and are queued for the caller."""
+    """Sends posts and tracks their delivery, in the order they were sent.
+
+    Nothing runs per record on kafka-python's I/O thread: the futures are kept in send order and
+    :meth:`collect` pops the completed ones from the front, so ``acked`` fills in send order (the
+    checkpoint only ever needs the acknowledged prefix).
+    """
 
     def __init__(self, bootstrap: str, topic: str, *, linger_ms: int = 5) -> None:
         self.topic = topic
         self.counts = DeliveryCounts()
         self.acked: deque[int] = deque()  # slot indexes acknowledged, drained by the replay loop
+        self._in_flight: deque[tuple[int, str, FutureRecordMetadata]] = deque()
+        # The partition of each author, as kafka-python's default partitioner picks it (murmur2 of the
+        # key), computed once per author: in pure Python the hash costs as much as the rest of a send.
+        self._partition_of: dict[bytes, int] = {}
+        self._partitions: list[int] = []
+        self._partitions_checked = -math.inf
         # acks=all with idempotence: the broker keeps exactly one copy of each retried batch.
         # A broker that goes away is waited for (10 min) rather than failing the replay.
         self._producer = KafkaProducer(
@@ -57,32 +75,58 @@ class PostProducer:
             reconnect_backoff_max_ms=2_000,
         )
 
-    def send(self, post: Post, index: int) -> None:
+    def send(self, post: WirePost, index: int) -> None:
         """Hand one post to the producer; blocks (and retries) while the broker is unreachable."""
-        value = post.to_json()
-        key = post.author.encode() if post.author else None
+        key = post.key
         while True:
             try:
-                future = self._producer.send(self.topic, value=value, key=key, timestamp_ms=post.ts_ms)
+                partition = None if key is None else self._partition(key)
+                future = self._producer.send(
+                    self.topic, value=post.value, key=key, partition=partition, timestamp_ms=post.ts_ms
+                )
                 break
             except KafkaTimeoutError as exc:  # no metadata or a full buffer: the broker is away
                 log.warning("broker unavailable (%s); retrying post %s", exc, post.id)
         self.counts.sent += 1
-        future.add_callback(self._on_ack, index)
-        future.add_errback(self._on_error, post.id)
+        self._in_flight.append((index, post.id, future))
 
-    def _on_ack(self, index: int, _metadata: object) -> None:
-        self.counts.acknowledged += 1
-        self.acked.append(index)
+    def _partition(self, key: bytes) -> int:
+        now = time.monotonic()
+        if now - self._partitions_checked >= PARTITIONS_CHECK_SECONDS:
+            # Partitions can be added to a topic while it is in use: then every author moves, as with
+            # kafka-python's own partitioner.
+            self._partitions_checked = now
+            partitions = sorted(self._producer.partitions_for(self.topic))
+            if partitions != self._partitions:
+                self._partitions = partitions
+                self._partition_of.clear()
+        partition = self._partition_of.get(key)
+        if partition is None:
+            if len(self._partition_of) >= MAX_REMEMBERED_AUTHORS:
+                self._partition_of.clear()
+            partitions = self._partitions
+            partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            self._partition_of[key] = partition
+        return partition
 
-    def _on_error(self, post_id: str, error: Exception) -> None:
-        self.counts.failed += 1
-        if self.counts.first_error is None:
-            self.counts.first_error = f"post {post_id}: {error!r}"
-        log.error("delivery failed for post %s: %r", post_id, error)
+    def collect(self) -> None:
+        """Moves the posts delivered (or failed) at the front of the send order into the counts."""
+        in_flight = self._in_flight
+        while in_flight and in_flight[0][2].is_done:
+            index, post_id, future = in_flight.popleft()
+            if future.succeeded():
+                self.counts.acknowledged += 1
+                self.acked.append(index)
+            else:
+                self.counts.failed += 1
+                if self.counts.first_error is None:
+                    self.counts.first_error = f"post {post_id}: {future.exception!r}"
+                log.error("delivery failed for post %s: %r", post_id, future.exception)
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)
+        self.collect()
 
     def close(self, timeout: float | None = None) -> None:
         self._producer.close(timeout=timeout)
+        self.collect()

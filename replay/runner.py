@@ -17,6 +17,7 @@ from replay.schedule import Pacer, Slot
 CHECKPOINT_EVERY_SECONDS = 0.2
 PAUSE_POLL_SECONDS = 0.05
 SLEEP_CHUNK_SECONDS = 0.1  # long sleeps are cut up so a pause or Ctrl-C takes effect at once
+REPORT_EVERY_POSTS = 256  # unpaced: metrics, progress and acknowledgements are updated this often
 
 
 class PauseControl:
@@ -141,6 +142,8 @@ class Replay:
     def run(self) -> ReplayReport:
         report = self.report
         started = time.monotonic()
+        unreported = 0  # sent, not yet in the metrics and the progress bar
+        latest_ts = 0.0
         try:
             for slot in self.slots:
                 if slot.index < report.start_position:
@@ -156,18 +159,22 @@ class Replay:
                         report.behind.append(behind)
                     if self.metrics:
                         self.metrics.behind_schedule.set(behind)
-                self.producer.send(slot.post, slot.index)
+                post = slot.post
+                self.producer.send(post, slot.index)
                 if self._save_checkpoint is not None:
-                    self._in_flight_ids.append((slot.index, slot.post.id))
-                if self.metrics:
-                    self.metrics.posts_sent.inc()
-                    self.metrics.event_time.set(slot.post.ts)
-                if self.progress is not None:
-                    self.progress.update(1)
-                self._drain_acks()
+                    self._in_flight_ids.append((slot.index, post.id))
+                unreported += 1
+                latest_ts = post.ts
+                if self.paced or unreported >= REPORT_EVERY_POSTS:
+                    # Per post only when paced: at max speed the bookkeeping would cost as much as a send.
+                    self._report_sent(unreported, latest_ts)
+                    unreported = 0
+                    self._drain_acks()
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
+            if unreported:
+                self._report_sent(unreported, latest_ts)
             self.producer.flush(timeout=60)
             self._drain_acks(force_save=True)
             report.elapsed = time.monotonic() - started
@@ -177,7 +184,15 @@ class Replay:
             report.first_error = counts.first_error
         return report
 
+    def _report_sent(self, count: int, latest_ts: float) -> None:
+        if self.metrics:
+            self.metrics.posts_sent.inc(count)
+            self.metrics.event_time.set(latest_ts)
+        if self.progress is not None:
+            self.progress.update(count)
+
     def _drain_acks(self, *, force_save: bool = False) -> None:
+        self.producer.collect()
         acked = self.producer.acked
         newly = 0
         while acked:

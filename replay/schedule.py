@@ -11,8 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Generic, NamedTuple, TypeVar
 
 from feed import Post
+
+P = TypeVar("P")
 
 MAX_SPEED = None  # "--speed max": no pacing at all
 # Falling further behind than this (a stall, a stopped process) shifts the schedule instead of bursting.
@@ -68,10 +71,9 @@ class ReplayOptions:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
+class Slot(NamedTuple, Generic[P]):
     index: int  # position in the whole replay (all loop passes), used to resume
-    post: Post
+    post: P  # a Post, or what the replayer sends (replay.wire.WirePost): anything with .id and .ts
     at: float  # due time, wall seconds after the replay started
 
 
@@ -89,8 +91,15 @@ def loop_post(post: Post, loop_pass: int, shift: float) -> Post:
     return replace(post, id=f"{post.id}#{loop_pass + 1}", ts=post.ts + loop_pass * shift)
 
 
-def plan(read_posts: Callable[[], Iterable[Post]], options: ReplayOptions, *, shift: float) -> Iterator[Slot]:
-    """The replay as slots. ``read_posts`` is called once per loop pass, so feeds are streamed."""
+def plan(
+    read_posts: Callable[[], Iterable[P]],
+    options: ReplayOptions,
+    *,
+    shift: float,
+    relabel: Callable[[P, int, float], P] = loop_post,  # type: ignore[assignment]
+) -> Iterator[Slot[P]]:
+    """The replay as slots. ``read_posts`` is called once per loop pass, so feeds are streamed;
+    ``relabel`` makes a post's copy for a later pass (:func:`loop_post` for a :class:`Post`)."""
     index = 0
     virtual = 0.0  # event seconds elapsed on the (gap-capped) replay clock
     high_water: float | None = None
@@ -99,7 +108,7 @@ def plan(read_posts: Callable[[], Iterable[Post]], options: ReplayOptions, *, sh
         for original in read_posts():
             if not options.in_window(original.ts):
                 continue
-            post = loop_post(original, loop_pass, shift)
+            post = relabel(original, loop_pass, shift)
             if high_water is not None:
                 # Out-of-order posts go at once; gaps are measured from the latest time seen.
                 gap = max(0.0, post.ts - high_water)

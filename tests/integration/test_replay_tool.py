@@ -11,14 +11,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from feed import Post, read_feed, write_feed
+from feed import Post, post_from_record, read_feed, write_feed
 from replay.producer import PostProducer
 from replay.runner import Replay
 from replay.schedule import ReplayOptions, plan
 from replay.seed import SEED_FEED_PATH
+from replay.wire import WirePost
 from tests.support import free_port, kafka_env, kafka_sh, python_module, scrape, wait_until
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ def replay_cli(*args: str, **kwargs) -> subprocess.Popen[str]:
 @pytest.mark.parametrize(("speed", "gap"), [(1.0, 0.05), (20.0, 1.0), (600.0, 30.0)])
 def test_pacing_error_is_small_at_every_speed(kafka_bootstrap, speed, gap):
     """60 posts due every 50 ms of wall time; the lateness of each send against its schedule."""
-    posts = [Post(id=f"p{n}", ts=T0 + n * gap, text="x") for n in range(60)]
+    posts = [WirePost.from_post(Post(id=f"p{n}", ts=T0 + n * gap, text="x")) for n in range(60)]
     producer = PostProducer(kafka_bootstrap, new_topic(kafka_bootstrap))
     replay = Replay(
         plan(lambda: posts, ReplayOptions(speed=speed), shift=gap * 60),
@@ -107,6 +108,57 @@ def test_window_loop_and_rate_on_the_broker(kafka_bootstrap, tmp_path):
     assert stamps[len(window) :] == [round((p.ts + span) * 1000) for p in window]
     # The rate cap is a lower bound on the duration: 2×window posts at 100/s.
     assert elapsed >= (2 * len(window) - 1) / 100
+
+
+def test_records_match_a_plain_kafka_python_send_whether_the_feed_is_kept_or_read_twice(
+    kafka_bootstrap, tmp_path
+):
+    """Same partition (murmur2 of the author), timestamp and post as kafka-python's own send would give."""
+    feed = tmp_path / "feed.jsonl"
+    lines = []
+    for n in range(3000):
+        ts = (
+            f'"2009-06-13T04:{n // 60 % 60:02d}:{n % 60:02d}+04:30"' if n % 7 == 0 else str(T0 + n * 0.5)
+        )  # offsets and epoch seconds take the general path, the rest is written canonical below
+        author = f',"author":"user{n % 499}"' if n % 11 else ""
+        lines.append(f'{{"id":"p{n}","ts":{ts},"text":"post {n}"{author},"region":"IR"}}'.encode())
+    posts = [post_from_record(orjson.loads(line)) for line in lines]
+    write_feed(posts[: len(posts) // 2], feed)  # canonical lines ...
+    with feed.open("ab") as handle:  # ... then lines that are not
+        handle.write(b"\n".join(lines[len(lines) // 2 :]) + b"\n")
+
+    def replayed(*extra: str) -> dict[str, tuple[int, int, dict]]:
+        topic = f"replay-{uuid.uuid4().hex[:8]}"
+        process = replay_cli(
+            str(feed), "--bootstrap", kafka_bootstrap, "--topic", topic, "--partitions", "4",
+            "--speed", "max", "--quiet", "--state", str(tmp_path), *extra,
+        )  # fmt: skip
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        return by_id(read_all(kafka_bootstrap, topic))
+
+    def by_id(records) -> dict[str, tuple[int, int, dict]]:
+        return {(v := orjson.loads(r.value))["id"]: (r.partition, r.timestamp, v) for r in records}
+
+    plain_topic = f"replay-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(plain_topic, num_partitions=4, replication_factor=1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for post in posts:
+        key = post.author.encode() if post.author else None
+        producer.send(plain_topic, value=post.to_json(), key=key, timestamp_ms=post.ts_ms)
+    producer.flush()
+    producer.close()
+    plain = by_id(read_all(kafka_bootstrap, plain_topic))
+
+    for sent in (replayed(), replayed("--memory-mb", "0")):
+        assert sent.keys() == plain.keys() and len(sent) == len(posts)
+        for post in posts:
+            partition, timestamp, value = sent[post.id]
+            assert (timestamp, value) == plain[post.id][1:] == (post.ts_ms, post.to_record())
+            if post.author:  # without a key kafka-python picks any partition
+                assert partition == plain[post.id][0], post.id
 
 
 def _stopped(pid: int) -> bool:
