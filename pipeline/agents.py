@@ -15,6 +15,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import faust
 import orjson
@@ -32,6 +34,8 @@ from pipeline.settings import Settings
 log = logging.getLogger(__name__)
 
 DETECTOR_STATE_KEY = "detector"
+OFFSET_HEADER = "detect.offset"
+INDEX_HEADER = "detect.index"
 
 
 def register_agents(
@@ -56,6 +60,9 @@ def register_agents(
         pending: list[faust.EventT] = []
         counted = (0, 0, 0)  # late posts, redelivered, repeated ids already in the metrics
         last_snapshot = -float("inf")
+        # The (detect offset, index) of the last alert on the alerts topic: a restored detector raises
+        # again the alerts of the records between its snapshot and that point, and those are not sent.
+        published: AlertPosition | None = None
 
         async def fold(offset: int, value: bytes) -> None:
             try:
@@ -66,12 +73,20 @@ def register_agents(
                 log.error("skipping %s[0]@%d: not a detect record (%r)", settings.detect_topic, offset, exc)
                 metrics.posts_invalid.labels("bad_detect_record").inc()
                 rows = []
+            index = 0
             for source_offset, post_id, observation in rows:
                 for alert in state.push(observation, source_offset, offset, post_id):
+                    position = AlertPosition(offset, index)
+                    index += 1
+                    if published is not None and position <= published:
+                        metrics.duplicates.labels("alert").inc()
+                        continue
                     record = alert.to_record()
                     log.warning("alert %s", record)
                     metrics.alerts.labels(alert.type).inc()
-                    await alerts.send(key=alert.key.encode(), value=orjson.dumps(record))
+                    await alerts.send(
+                        key=alert.key.encode(), value=orjson.dumps(record), headers=position.headers()
+                    )
             state.input_offset = offset  # also when every row was a repeat
 
         async for event in stream.noack().events():
@@ -81,6 +96,8 @@ def register_agents(
                 # partition for a while): start from the saved snapshot, which Faust has recovered
                 # from the table's changelog by the time records flow.
                 state = _restore(detector_state, engine)
+                await app.producer.flush()  # this worker's own alerts in flight are on the topic, too
+                published = await _last_alert_position(settings)
                 counted = (state.detector.late_posts, state.redelivered, state.repeated_ids)
                 # Records held for a state now thrown away: acknowledge them, or Faust would never commit
                 # past them. Should the committed offset get ahead of the saved snapshot, the records in
@@ -134,6 +151,48 @@ def register_agents(
     @app.timer(interval=settings.health_interval)
     async def probe_health() -> None:
         await _probe(app, settings, classify_stage, metrics, health)
+
+
+class AlertPosition(NamedTuple):
+    """Where an alert comes from: the detect record that raised it and its index among that record's
+    alerts. Detection is deterministic, so a restored detector raises the same alerts at the same places."""
+
+    offset: int
+    index: int
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [(OFFSET_HEADER, str(self.offset).encode()), (INDEX_HEADER, str(self.index).encode())]
+
+    @classmethod
+    def from_headers(cls, headers: Iterable[tuple[str, bytes]]) -> AlertPosition | None:
+        found = dict(headers)
+        try:
+            return cls(int(found[OFFSET_HEADER]), int(found[INDEX_HEADER]))
+        except (KeyError, ValueError):
+            return None  # written by an older version: nothing to compare with
+
+
+async def _last_alert_position(settings: Settings) -> AlertPosition | None:
+    """The position in the headers of the last record of the (single-partition) alerts topic."""
+    tp = TopicPartition(settings.alerts_topic, 0)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end == 0:
+            return None
+        consumer.seek(tp, end - 1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            records = (await consumer.getmany(tp, timeout_ms=1000)).get(tp, [])
+            if records:
+                position = AlertPosition.from_headers(records[-1].headers)
+                log.warning("alerts up to %s are on %s already", position, settings.alerts_topic)
+                return position
+    finally:
+        await consumer.stop()
+    raise RuntimeError(f"could not read the last record of {settings.alerts_topic}")
 
 
 async def _read_detect_records(settings: Settings, start: int, end: int) -> list[tuple[int, bytes]]:

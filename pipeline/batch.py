@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from feed import FeedError
 from pipeline.engine import Engine, observations_to_json
@@ -26,9 +26,8 @@ class RawRecord(Protocol):
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A plain, picklable record: what crosses to a classifier process."""
+class Record(NamedTuple):
+    """A plain record: what crosses to a classifier process (a tuple pickles fastest)."""
 
     topic: str
     partition: int
@@ -37,8 +36,7 @@ class Record:
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     key: bytes | None
     value: bytes
     timestamp_ms: int

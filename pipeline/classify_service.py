@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from pipeline.batch import ClassifiedBatch, Outgoing, Record, classify_batch, classify_in_process
 from pipeline.engine import Engine
 from pipeline.health import PartitionOffsets
-from pipeline.metrics import PipelineMetrics
+from pipeline.metrics import PipelineMetrics, observe_many
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -240,9 +240,7 @@ class ClassifyService(mode.Service):
             metrics.event_time.set(batch.latest_event_time)
 
     def _observe_latency(self, arrival: float, records: int) -> None:
-        latency = time.monotonic() - arrival
-        for _ in range(records):
-            self.metrics.processing_latency.observe(latency)
+        observe_many(self.metrics.processing_latency, time.monotonic() - arrival, records)
 
     async def _commit_delivered(self, *, force: bool) -> None:
         """Commits the offsets whose output the broker has acknowledged (in order of fetching)."""

@@ -62,7 +62,7 @@ class PipelineMetrics:
         )  # fmt: skip
         self.processing_latency = Histogram(
             "pipeline_processing_latency_seconds",
-            "From a record's arrival in the worker to its classified post being handed to Kafka.",
+            "From a record's arrival in the worker to the broker acknowledging its classified post.",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
@@ -118,7 +118,8 @@ class PipelineMetrics:
         self.duplicates = Counter(
             "pipeline_duplicates",
             "Records recognized as repeats and not counted again, by kind "
-            "(redelivered: read again after a restart or rebalance; repeated_id: the same post id again).",
+            "(redelivered: read again after a restart or rebalance; repeated_id: the same post id again; "
+            "alert: an alert already on the alerts topic, raised again by a restored detector catching up).",
             ["kind"],
             registry=self.registry,
         )
@@ -196,7 +197,7 @@ class PipelineMetrics:
         # Series that exist from the start, so that rate() and increase() see their first increment.
         for kind in ALERT_TYPES:
             self.alerts.labels(kind)
-        for kind in ("redelivered", "repeated_id"):
+        for kind in ("redelivered", "repeated_id", "alert"):
             self.duplicates.labels(kind)
 
     def serve(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]]) -> None:
@@ -232,3 +233,18 @@ def _handler(
             pass
 
     return Handler
+
+
+def observe_many(histogram: Histogram, value: float, count: int) -> None:
+    """``count`` observations of one value: a batch's posts share their latency, and observing each
+    one costs a lock and a bucket search per post. Uses prometheus-client's internals when it has them."""
+    buckets, bounds = getattr(histogram, "_buckets", None), getattr(histogram, "_upper_bounds", None)
+    if buckets is None or bounds is None or len(buckets) != len(bounds):
+        for _ in range(count):
+            histogram.observe(value)
+        return
+    histogram._sum.inc(value * count)
+    for bucket, bound in zip(buckets, bounds, strict=True):
+        if value <= bound:
+            bucket.inc(count)
+            return

@@ -8,6 +8,7 @@ import time
 import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
+from pipeline import runtime
 from pipeline.agents import register_agents
 from pipeline.app import create_app
 from pipeline.classify_service import ClassifyService
@@ -20,6 +21,7 @@ from pipeline.topics import declare as declare_topics
 
 
 def run(settings: Settings) -> int:
+    runtime.tune()
     app = create_app(settings)
     metrics = PipelineMetrics()
     # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.

@@ -6,16 +6,15 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from feed import format_ts
 
 ALERT_TYPES = ("filtering", "outage", "surge")
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What detection needs of one classified post."""
+class Observation(NamedTuple):
+    """What detection needs of one classified post (a tuple: one is built per post, in the hot path)."""
 
     ts: float  # event time, epoch seconds
     region: str | None  # ISO alpha-2 or None

@@ -369,7 +369,7 @@ def reference() -> tuple[list[Observation], list[bytes]]:
 def test_alerts_do_not_depend_on_how_sources_interleave(reference):
     stream, expected = reference
     config = replace(DetectorConfig(), min_sources=2)
-    tagged = [replace(obs, source=i % 2) for i, obs in enumerate(stream)]
+    tagged = [obs._replace(source=i % 2) for i, obs in enumerate(stream)]
     _, round_robin = run(tagged, config)
     # Source 0 runs up to 40 minutes ahead of source 1, in blocks.
     blocks: dict[tuple[int, int], list[Observation]] = {}
