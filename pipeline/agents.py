@@ -4,7 +4,9 @@ The classify stage (:mod:`pipeline.classify_service`) publishes, per batch and s
 ``posts``, one record of compact observations to the single-partition ``posts.detect`` topic.
 ``detect`` consumes that one partition, so exactly one instance in the worker group holds the detector;
 its watermark is the minimum over source partitions, so the alerts depend only on the posts, never on
-how partitions interleave, how records were batched or how many workers there are.
+how partitions interleave, how records were batched or how many workers there are. A detector restored
+after a crash or a rebalance raises again the alerts after its snapshot; those already on the alerts topic
+(found by the headers of its last record) are not sent again.
 
 ``probe_health`` asks the broker for end offsets every few seconds: consumer lag, stalls, /health.
 """
@@ -50,7 +52,8 @@ def register_agents(
     detect_input = topics["detect"]
     alerts = topics["alerts"]
     # The detector's snapshot, saved as windows close; its changelog topic is compacted by Faust.
-    detector_state = app.Table("detector-state", partitions=1, key_type=str, value_type=str)
+    # bytes, so Faust stores the snapshot raw: its JSON codec would encode the JSON again, escaping it.
+    detector_state = app.Table("detector-state", partitions=1, key_type=str, value_type=bytes)
 
     @app.agent(detect_input, name="detect")
     async def detect(stream: faust.StreamT) -> None:
@@ -143,7 +146,7 @@ def register_agents(
                 due = time.monotonic() - last_snapshot >= settings.snapshot_seconds
                 if _window_closed(detector, watermark_before) and due:
                     last_snapshot = time.monotonic()
-                    detector_state[DETECTOR_STATE_KEY] = orjson.dumps(state.snapshot()).decode()
+                    detector_state[DETECTOR_STATE_KEY] = orjson.dumps(state.snapshot())
                     for held in pending:
                         held.ack()
                     pending.clear()
@@ -219,7 +222,10 @@ def _restore(table: faust.Table, engine: Engine) -> DedupedDetector:
     saved = table.get(DETECTOR_STATE_KEY)
     if saved is None:
         return engine.fresh_detection()  # never reuse a detector that saw records
-    state = DedupedDetector.restore(orjson.loads(saved), engine.detector.config)
+    snapshot = orjson.loads(saved)
+    if isinstance(snapshot, str):  # saved by an earlier version, as a JSON string holding the JSON
+        snapshot = orjson.loads(snapshot)
+    state = DedupedDetector.restore(snapshot, engine.detector.config)
     log.warning("detector restored from its snapshot at detect-topic offset %d", state.input_offset)
     return state
 
