@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 COMMIT_INTERVAL_SECONDS = 1.0
 MAX_BATCHES_IN_FLIGHT = 8
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the broker allows 32 MiB (deploy/kafka)
+PARENT_CHECK_SECONDS = 1.0  # how often a classifier process checks that its worker is alive
 
 
 @dataclass
@@ -82,7 +85,10 @@ class ClassifyService(mode.Service):
         if settings.classify_processes > 0:
             # spawn, not fork: this process already runs threads (aiokafka, the metrics server).
             self._pool = ProcessPoolExecutor(
-                settings.classify_processes, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+                settings.classify_processes,
+                mp_context=get_context("spawn"),
+                initializer=_start_classifier,
+                initargs=(os.getpid(),),
             )
             await asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, [], 0)
         self.producer = AIOKafkaProducer(
@@ -283,10 +289,19 @@ class ClassifyService(mode.Service):
         }
 
 
-def _ignore_interrupts() -> None:
+def _start_classifier(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the worker stops its classifier itself, after the last
     # batches are published and committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker killed with -9 cannot stop it, and no EOF tells it either (the pool's queues hand both
+    # ends of their pipes to the child): leave once the parent is gone.
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -8,7 +8,6 @@ stack and the offline oracle cannot drift apart. In the stack the two halves run
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from feed import Post
 from pipeline.classify import Classification, Classifier
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation
 
-# A post id seen again within this much event time (and among this many latest ids) is a repeat.
+# A post id seen again within this much event time behind the watermark (and among this many latest
+# ids) is a repeat.
 DEDUPE_HORIZON_SECONDS = 3600.0
 DEDUPE_LIMIT = 200_000
 
@@ -83,10 +83,13 @@ def observations_from_json(raw: bytes) -> list[tuple[int, str, Observation]]:
 
 
 class RecentIds:
-    """Post ids seen within ``horizon`` seconds of event time (at most ``limit`` of them).
+    """Post ids seen lately (at most ``limit`` of them), forgotten ``horizon`` seconds of event time
+    behind the detector's watermark.
 
     The same post replayed twice carries the same id at another offset; it is recognized here and not
-    counted again. Ids leave in arrival order once older than the newest event time minus the horizon.
+    counted again. The clock is the watermark (the slowest source), not the newest post: a source that
+    runs an hour ahead of another, as after an outage, must not make the other's ids be forgotten before
+    their repeats arrive. Ids leave in arrival order.
     """
 
     def __init__(self, horizon: float, limit: int, ids: Iterable[tuple[str, float]] = ()) -> None:
@@ -94,24 +97,27 @@ class RecentIds:
         self.limit = limit
         self._order: deque[tuple[str, float]] = deque()  # arrival order
         self._ids: set[str] = set()
-        self._newest = -math.inf
         for post_id, ts in ids:
             self.add(post_id, ts)
 
     def add(self, post_id: str, ts: float) -> bool:
-        """False when ``post_id`` was already seen within the horizon; else remembers it."""
+        """False when ``post_id`` is remembered already; else remembers it."""
         ids = self._ids
         if post_id in ids:
             return False
         ids.add(post_id)
         order = self._order
         order.append((post_id, ts))
-        if ts > self._newest:
-            self._newest = ts
-        cutoff = self._newest - self.horizon
-        while order and (order[0][1] < cutoff or len(order) > self.limit):
+        if len(order) > self.limit:
             ids.discard(order.popleft()[0])
         return True
+
+    def forget(self, watermark: float) -> None:
+        """Forgets the ids, from the oldest arrival on, of posts older than ``watermark - horizon``."""
+        cutoff = watermark - self.horizon
+        order, ids = self._order, self._ids
+        while order and order[0][1] < cutoff:
+            ids.discard(order.popleft()[0])
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -144,6 +150,7 @@ class DedupedDetector:
         self.recent = recent or RecentIds(DEDUPE_HORIZON_SECONDS, DEDUPE_LIMIT)
         self.redelivered = 0
         self.repeated_ids = 0
+        self._forgotten_at: float | None = None  # the watermark RecentIds last forgot up to
 
     def push(
         self, observation: Observation, source_offset: int, input_offset: int, post_id: str | None = None
@@ -156,7 +163,12 @@ class DedupedDetector:
         if post_id is not None and not self.recent.add(post_id, observation.ts):
             self.repeated_ids += 1
             return []
-        return self.detector.push(observation)
+        alerts = self.detector.push(observation)
+        watermark = self.detector.watermark
+        if watermark is not None and watermark != self._forgotten_at:
+            self._forgotten_at = watermark
+            self.recent.forget(watermark)
+        return alerts
 
     def snapshot(self) -> dict[str, Any]:
         return {

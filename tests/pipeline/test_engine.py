@@ -13,13 +13,15 @@ from replay.generate import generate
 from tests.support import free_port
 
 
-def test_recent_ids_recognize_a_repeat_within_the_horizon_only():
+def test_recent_ids_recognize_a_repeat_within_the_horizon_behind_the_watermark_only():
     recent = RecentIds(horizon=100, limit=1000)
     assert recent.add("a", 0.0)
     assert not recent.add("a", 50.0)
-    assert recent.add("b", 101.0)  # "a" (ts 0) is now older than the horizon and forgotten
+    recent.forget(watermark=100.0)  # "a" (ts 0) is not older than 100 - 100: kept
+    assert not recent.add("a", 60.0)
+    recent.forget(watermark=101.0)  # now it is
     assert recent.add("a", 102.0)
-    assert len(recent) == 2
+    assert len(recent) == 1
 
 
 def test_recent_ids_are_bounded_in_number():
@@ -29,13 +31,28 @@ def test_recent_ids_are_bounded_in_number():
     assert len(recent) == 3 and [post_id for post_id, _ in recent.dump()] == ["p7", "p8", "p9"]
 
 
-def test_a_late_post_leaves_in_arrival_order_not_at_once():
+def test_ids_leave_in_arrival_order_not_at_once():
     recent = RecentIds(horizon=10, limit=100)
     recent.add("new", 1000.0)
     assert recent.add("old", 5.0)
+    recent.forget(watermark=20.0)  # "old" is past the cutoff, but "new" arrived before it
     assert not recent.add("old", 6.0)
-    recent.add("newer", 1011.0)  # "new" expires, and "old" behind it
-    assert [post_id for post_id, _ in recent.dump()] == ["newer"]
+    recent.forget(watermark=1011.0)  # "new" expires, and "old" behind it
+    assert [post_id for post_id, _ in recent.dump()] == []
+
+
+def test_a_source_running_ahead_does_not_make_the_others_ids_forgotten():
+    # Two partitions, the second an hour and a half ahead in event time (a backlog read late): the
+    # watermark follows the first, so a repeat of its post is still recognized.
+    state = DedupedDetector(Engine().fresh_detection().detector)
+    start = 1245000000.0
+    behind = Observation(start, "IR", ("democracy",), ("protest",), source=0)
+    state.push(behind, 0, 0, "slow-1")
+    for n in range(1, 60):
+        ahead = Observation(start + 5400.0 + n, "IR", ("unrest",), (), source=1)
+        state.push(ahead, n, n, f"fast-{n}")
+    state.push(behind._replace(ts=start + 1.0), 1, 60, "slow-1")  # the same post again
+    assert state.repeated_ids == 1 and state.detector.posts == 60
 
 
 def test_deduped_detector_drops_redeliveries_and_repeated_ids_and_keeps_them_over_a_restore():
