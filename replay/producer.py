@@ -62,7 +62,8 @@ class PostProducer:
         self._partition_of: dict[bytes, int] = {}
         self._partitions: list[int] = []
         self._partitions_checked = -math.inf
-        # acks=all with idempotence: the broker keeps exactly one copy of each retried batch.
+        # acks=all with idempotence: the broker keeps one copy of each retried batch (Kafka 4.1.1 was
+        # seen to accept one twice across a restart; detection drops repeated post ids either way).
         # A broker that goes away is waited for (10 min) rather than failing the replay.
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap,
@@ -92,11 +93,11 @@ class PostProducer:
 
     def _partition(self, key: bytes) -> int:
         now = time.monotonic()
-        if now - self._partitions_checked >= PARTITIONS_CHECK_SECONDS:
+        if not self._partitions or now - self._partitions_checked >= PARTITIONS_CHECK_SECONDS:
             # Partitions can be added to a topic while it is in use: then every author moves, as with
-            # kafka-python's own partitioner.
-            self._partitions_checked = now
+            # kafka-python's own partitioner. Raises KafkaTimeoutError while the broker is away.
             partitions = sorted(self._producer.partitions_for(self.topic))
+            self._partitions_checked = now
             if partitions != self._partitions:
                 self._partitions = partitions
                 self._partition_of.clear()
