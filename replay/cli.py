@@ -106,7 +106,9 @@ def _add_send(commands) -> None:
     kafka.add_argument(
         "--partitions",
         type=_positive_int,
-        default=int(os.environ.get("POSTS_PARTITIONS", DEFAULT_PARTITIONS)),
+        # A string default goes through `type` too: a bad value in the environment is argparse's
+        # one-line error, not a traceback.
+        default=os.environ.get("POSTS_PARTITIONS", str(DEFAULT_PARTITIONS)),
         help="partitions when the topic has to be created (env POSTS_PARTITIONS; default %(default)s)",
     )
     pacing = send.add_argument_group("pacing (event time → wall time)")
@@ -153,7 +155,7 @@ def _add_send(commands) -> None:
     run.add_argument(
         "--memory-mb",
         type=int,
-        default=int(os.environ.get("REPLAY_MEMORY_MB", DEFAULT_MEMORY_MB)),
+        default=os.environ.get("REPLAY_MEMORY_MB", str(DEFAULT_MEMORY_MB)),
         metavar="MB",
         help="keep up to MB of the checked feed in memory, so the file is read once, not twice "
         "(env REPLAY_MEMORY_MB; default %(default)s; 0 always reads it again)",

@@ -44,6 +44,18 @@ def test_defaults_come_from_the_environment(monkeypatch):
     assert (args.bootstrap, args.topic, args.feed) == ("10.0.0.1:9999", "iran-posts", None)
 
 
+def test_numbers_come_from_the_environment_and_bad_ones_are_one_line_errors(monkeypatch, capsys):
+    monkeypatch.setenv("POSTS_PARTITIONS", "8")
+    monkeypatch.setenv("REPLAY_MEMORY_MB", "64")
+    args = build_parser().parse_args(["send"])
+    assert (args.partitions, args.memory_mb) == (8, 64)
+    monkeypatch.setenv("REPLAY_MEMORY_MB", "lots")
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["send"])
+    assert exited.value.code == 2
+    assert "argument --memory-mb: invalid int value: 'lots'" in capsys.readouterr().err
+
+
 def test_survey_of_the_seed_feed_spans_june_2009():
     survey = survey_feed(SEED_FEED_PATH, skip_bad=False)
     assert survey.posts == sum(1 for line in SEED_FEED_PATH.read_bytes().splitlines() if line.strip())
