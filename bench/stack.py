@@ -20,19 +20,18 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 from kafka import KafkaProducer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
 from bench.baselines import PRODUCER_SETTINGS
 from bench.broker import Offsets, check_interrupted, free_port, wait_for
 from bench.workload import Message
+from pipeline.metrics import read_samples, totals_by_name
 
 POLL_SECONDS = 0.25
 
@@ -52,13 +51,7 @@ def progress_bar(total: int, desc: str) -> tqdm:
 
 def scrape(url: str) -> dict[str, float]:
     """Each sample name summed across labels."""
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    totals: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
-    return totals
+    return totals_by_name(read_samples(url))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import orjson
 from prometheus_client import (
@@ -22,6 +23,7 @@ from prometheus_client import (
     disable_created_metrics,
 )
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.detect import ALERT_TYPES
 
@@ -248,3 +250,32 @@ def observe_many(histogram: Histogram, value: float, count: int) -> None:
         if value <= bound:
             bucket.inc(count)
             return
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def read_samples(url: str, timeout: float = 5.0) -> Samples:
+    """Every sample a /metrics endpoint serves, keyed by (name, labels): how the soak, the bench and the
+    tests read a worker or a replayer from outside."""
+    with urlopen(url, timeout=timeout) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample_total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name`` over the samples whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+
+
+def totals_by_name(samples: Samples) -> dict[str, float]:
+    """Each sample name summed across its labels, e.g. {'pipeline_posts_consumed_total': 63.0}."""
+    totals: dict[str, float] = {}
+    for (name, _labels), value in samples.items():
+        totals[name] = totals.get(name, 0.0) + value
+    return totals

@@ -34,9 +34,9 @@ import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
-from prometheus_client.parser import text_string_to_metric_families
 
 from feed import parse_ts
+from pipeline.metrics import read_samples, sample_total
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_SH = REPO / "deploy" / "kafka" / "kafka.sh"
@@ -72,21 +72,6 @@ def rss_kb(pid: int) -> int | None:
     except OSError:
         return None
     return None
-
-
-def scrape(url: str) -> dict[tuple[str, frozenset], float]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def total(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
-    wanted = set(labels.items())
-    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
 
 
 def slope(points: list[tuple[float, float]]) -> float | None:
@@ -335,17 +320,19 @@ def main() -> int:
         final_watermark = feed_info["last_ts"] - LATENESS_SECONDS - 60
 
         def sample(now: float) -> dict[str, Any]:
-            metrics = scrape(metrics_url)
+            metrics = read_samples(metrics_url)
             produced, behind = lag.read()
             record = {
                 "t": round(now, 2),
                 "rss_kb": rss_kb(worker.pid),
                 "replay_rss_kb": rss_kb(sender.pid) if sender is not None and sender.poll() is None else None,
-                "consumed": int(total(metrics, "pipeline_posts_consumed_total")),
+                "consumed": int(sample_total(metrics, "pipeline_posts_consumed_total")),
                 "produced": produced,
                 "lag": behind,
-                "detect_lag": int(total(metrics, "pipeline_consumer_lag_records", topic=f"{NAME}.detect")),
-                "watermark": total(metrics, "pipeline_watermark_seconds"),
+                "detect_lag": int(
+                    sample_total(metrics, "pipeline_consumer_lag_records", topic=f"{NAME}.detect")
+                ),
+                "watermark": sample_total(metrics, "pipeline_watermark_seconds"),
             }
             samples.append(record)
             return record

@@ -8,13 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
 
-from prometheus_client.parser import text_string_to_metric_families
+from pipeline.metrics import read_samples, totals_by_name
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_SH = REPO / "deploy" / "kafka" / "kafka.sh"
@@ -78,13 +77,7 @@ def broker_pids(config_path: Path) -> list[int]:
 
 def scrape(url: str) -> dict[str, float]:
     """Sum each sample name across labels, e.g. {'pipeline_posts_consumed_total': 63.0}."""
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    totals: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
-    return totals
+    return totals_by_name(read_samples(url))
 
 
 def python_module(*args: str) -> list[str]:

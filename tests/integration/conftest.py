@@ -8,8 +8,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pytest
 
+from feed import read_feed
+from pipeline.analyze import analyze
+from pipeline.detect import DetectorConfig
+from pipeline.engine import DEDUPE_HORIZON_SECONDS, Engine
+from replay.generate import write_scenario
 from tests.support import free_port, python_module, scrape, wait_until
 
 pytestmark = pytest.mark.integration
@@ -107,3 +113,39 @@ def workers(kafka_bootstrap, tmp_path) -> Iterator[Callable[..., RunningWorker]]
 def worker(workers) -> RunningWorker:
     """One real worker on its own topics and consumer group."""
     return workers()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A generated feed and what the offline oracle says of it."""
+
+    feed: Path
+    alerts: list[dict]  # analyze's, in order
+    posts: int
+    ids: frozenset[str]
+    last_ts: float
+    final_watermark: float  # every partition ends within a minute of the feed's end: detection gets here
+    last_hour_posts: int  # posts within the dedupe horizon of the feed's last event time
+
+
+def build_scenario(folder: Path, hours: float) -> Scenario:
+    """The iran2009 scenario (seed 1) cut to ``hours``, written to ``folder``, with analyze's alerts."""
+    feed = folder / "feed.jsonl"
+    write_scenario(
+        "iran2009", seed=1, hours=hours, rate=None, feed_path=feed, truth_path=folder / "truth.json"
+    )
+    alerts_path = folder / "alerts.jsonl"
+    with alerts_path.open("wb") as alerts_out:
+        report = analyze(feed, engine=Engine(), alerts_out=alerts_out)
+    alerts = [orjson.loads(line) for line in alerts_path.read_bytes().splitlines()]
+    posts = list(read_feed(feed))
+    last_ts = max(post.ts for post in posts)
+    return Scenario(
+        feed=feed,
+        alerts=alerts,
+        posts=report.posts,
+        ids=frozenset(post.id for post in posts),
+        last_ts=last_ts,
+        final_watermark=last_ts - DetectorConfig().lateness_seconds - 60,
+        last_hour_posts=sum(1 for post in posts if post.ts >= last_ts - DEDUPE_HORIZON_SECONDS),
+    )

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import orjson
 import pytest
 from kafka import KafkaConsumer
 
-from feed import read_feed
-from pipeline.analyze import analyze
-from pipeline.detect import DetectorConfig
-from pipeline.engine import Engine
-from replay.generate import write_scenario
+from tests.integration.conftest import Scenario, build_scenario
 from tests.support import python_module, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -22,39 +17,28 @@ HOURS = 8  # long enough for warm-up and several episodes, short enough to strea
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> tuple[Path, list[dict], int, float]:
-    """A generated feed, its alerts from `analyze`, its size and its last event time."""
-    folder = tmp_path_factory.mktemp("scenario")
-    feed = folder / "feed.jsonl"
-    write_scenario(
-        "iran2009", seed=1, hours=HOURS, rate=None, feed_path=feed, truth_path=folder / "truth.json"
-    )
-    alerts_path = folder / "alerts.jsonl"
-    with alerts_path.open("wb") as alerts_out:
-        report = analyze(feed, engine=Engine(), alerts_out=alerts_out)
-    alerts = [orjson.loads(line) for line in alerts_path.read_bytes().splitlines()]
-    last_ts = max(post.ts for post in read_feed(feed))
-    return feed, alerts, report.posts, last_ts
+def scenario(tmp_path_factory) -> Scenario:
+    return build_scenario(tmp_path_factory.mktemp("scenario"), HOURS)
 
 
-def stream(kafka_bootstrap, workers, scenario, tmp_path, *, worker_count: int, speed: str) -> list[dict]:
-    feed, _, posts, last_ts = scenario
+def stream(
+    kafka_bootstrap, workers, scenario: Scenario, tmp_path, *, worker_count: int, speed: str
+) -> list[dict]:
     running = [workers(f"det-{speed}-{worker_count}", partitions=4) for _ in range(worker_count)]
     name = running[0]
     sent = subprocess.run(
-        python_module("replay", "send", str(feed), "--bootstrap", kafka_bootstrap, "--topic", name.topic,
-                      "--partitions", "4", "--speed", speed, "--quiet", "--state", str(tmp_path)),
+        python_module("replay", "send", str(scenario.feed), "--bootstrap", kafka_bootstrap,
+                      "--topic", name.topic, "--partitions", "4", "--speed", speed, "--quiet",
+                      "--state", str(tmp_path)),
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
-    # Every partition ends within a minute of the feed's end, so detection's watermark gets this far.
-    final_watermark = last_ts - DetectorConfig().lateness_seconds - 60
 
     def caught_up() -> bool:
         readings = [w.metrics() for w in running]
         consumed = sum(r.get("pipeline_posts_consumed_total", 0) for r in readings)
         watermark = max(r.get("pipeline_watermark_seconds", 0) for r in readings)
-        return consumed >= posts and watermark >= final_watermark
+        return consumed >= scenario.posts and watermark >= scenario.final_watermark
 
     wait_until(caught_up, timeout=600, what="the workers to process the whole feed", interval=1.0)
     consumer = KafkaConsumer(
@@ -73,23 +57,22 @@ def canonical(alerts: list[dict]) -> list[bytes]:
 
 
 def test_the_oracle_raises_alerts_on_this_scenario(scenario):
-    _, alerts, _, _ = scenario
-    assert {alert["type"] for alert in alerts} >= {"outage", "filtering", "surge"}
+    assert {alert["type"] for alert in scenario.alerts} >= {"outage", "filtering", "surge"}
 
 
 def test_streaming_alerts_equal_analyze_at_max_speed_with_one_worker(
     kafka_bootstrap, workers, scenario, tmp_path
 ):
     streamed = stream(kafka_bootstrap, workers, scenario, tmp_path, worker_count=1, speed="max")
-    assert canonical(streamed) == canonical(scenario[1])
+    assert canonical(streamed) == canonical(scenario.alerts)
 
 
 def test_two_workers_raise_the_same_alerts(kafka_bootstrap, workers, scenario, tmp_path):
     streamed = stream(kafka_bootstrap, workers, scenario, tmp_path, worker_count=2, speed="max")
-    assert canonical(streamed) == canonical(scenario[1])
+    assert canonical(streamed) == canonical(scenario.alerts)
 
 
 def test_a_paced_replay_raises_the_same_alerts(kafka_bootstrap, workers, scenario, tmp_path):
     # 8 event hours at 600x take 48 s of wall time: pacing and batching differ from --speed max.
     streamed = stream(kafka_bootstrap, workers, scenario, tmp_path, worker_count=1, speed="600")
-    assert canonical(streamed) == canonical(scenario[1])
+    assert canonical(streamed) == canonical(scenario.alerts)

@@ -19,21 +19,18 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from feed import parse_ts, read_feed
 from pipeline.analyze import analyze
-from pipeline.detect import DetectorConfig
-from pipeline.engine import DEDUPE_HORIZON_SECONDS, Engine
-from replay.generate import write_scenario
-from tests.integration.conftest import RunningWorker, start_worker
+from pipeline.engine import Engine
+from pipeline.metrics import Samples, read_samples, sample_total
+from tests.integration.conftest import RunningWorker, Scenario, build_scenario, start_worker
 from tests.support import free_port, kafka_env, kafka_sh, python_module, wait_until
 
 pytestmark = pytest.mark.integration
@@ -47,39 +44,9 @@ PARTITIONS = 4
 # The scenario and its oracle, shared by the module.
 
 
-@dataclass(frozen=True)
-class Scenario:
-    feed: Path
-    alerts: list[dict]  # analyze's, in order
-    posts: int
-    ids: frozenset[str]
-    last_ts: float
-    final_watermark: float  # every partition ends within a minute of the feed's end: detection gets here
-    last_hour_posts: int  # posts within the dedupe horizon of the feed's last event time
-
-
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Scenario:
-    folder = tmp_path_factory.mktemp("fault-scenario")
-    feed = folder / "feed.jsonl"
-    write_scenario(
-        "iran2009", seed=1, hours=HOURS, rate=None, feed_path=feed, truth_path=folder / "truth.json"
-    )
-    alerts_path = folder / "alerts.jsonl"
-    with alerts_path.open("wb") as alerts_out:
-        report = analyze(feed, engine=Engine(), alerts_out=alerts_out)
-    alerts = [orjson.loads(line) for line in alerts_path.read_bytes().splitlines()]
-    posts = list(read_feed(feed))
-    last_ts = max(post.ts for post in posts)
-    return Scenario(
-        feed=feed,
-        alerts=alerts,
-        posts=report.posts,
-        ids=frozenset(post.id for post in posts),
-        last_ts=last_ts,
-        final_watermark=last_ts - DetectorConfig().lateness_seconds - 60,
-        last_hour_posts=sum(1 for post in posts if post.ts >= last_ts - DEDUPE_HORIZON_SECONDS),
-    )
+    return build_scenario(tmp_path_factory.mktemp("fault-scenario"), HOURS)
 
 
 def test_the_oracle_raises_every_kind_of_alert_and_no_record_twice(scenario):
@@ -196,21 +163,9 @@ def kafka(kafka_bootstrap) -> Iterator[Kafka]:
     client.close()
 
 
-def labelled(worker: RunningWorker) -> dict[tuple[str, frozenset], float]:
+def labelled(worker: RunningWorker) -> Samples:
     """Every sample of the worker's /metrics, keyed by (name, labels)."""
-    with urllib.request.urlopen(worker.metrics_url, timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
-    """The sum of ``name`` over the samples whose labels include ``labels``."""
-    wanted = set(labels.items())
-    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+    return read_samples(worker.metrics_url)
 
 
 def health(worker: RunningWorker) -> tuple[int, dict[str, Any]]:
@@ -223,7 +178,7 @@ def health(worker: RunningWorker) -> tuple[int, dict[str, Any]]:
 
 
 def assigned(worker: RunningWorker, topic: str) -> int:
-    return int(value(labelled(worker), "pipeline_assigned_partitions", topic=topic))
+    return int(sample_total(labelled(worker), "pipeline_assigned_partitions", topic=topic))
 
 
 def watermark(worker: RunningWorker) -> float:
@@ -436,8 +391,12 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(kafka_bootstrap,
             "kill_to_caught_up_s": round(caught_up - killed_at, 2),
         }
         samples = labelled(second)
-        figures["duplicates_redelivered"] = value(samples, "pipeline_duplicates_total", kind="redelivered")
-        figures["duplicates_repeated_id"] = value(samples, "pipeline_duplicates_total", kind="repeated_id")
+        figures["duplicates_redelivered"] = sample_total(
+            samples, "pipeline_duplicates_total", kind="redelivered"
+        )
+        figures["duplicates_repeated_id"] = sample_total(
+            samples, "pipeline_duplicates_total", kind="repeated_id"
+        )
         figures.update(classified_figures(kafka, second, scenario))
         figures.update(compare_alerts(streamed_alerts(kafka, second, scenario), scenario, cut=alerts_cut))
         figures["detect_gaps_logged"] = detect_gaps(tmp_path)
@@ -538,9 +497,9 @@ def test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice
         samples = labelled(worker)
         figures: dict[str, Any] = {
             "posts": scenario.posts,
-            "pipeline_posts_consumed_total": value(samples, "pipeline_posts_consumed_total"),
-            "duplicates_redelivered": value(samples, "pipeline_duplicates_total", kind="redelivered"),
-            "duplicates_repeated_id": value(samples, "pipeline_duplicates_total", kind="repeated_id"),
+            "pipeline_posts_consumed_total": sample_total(samples, "pipeline_posts_consumed_total"),
+            "duplicates_redelivered": sample_total(samples, "pipeline_duplicates_total", kind="redelivered"),
+            "duplicates_repeated_id": sample_total(samples, "pipeline_duplicates_total", kind="repeated_id"),
             "worker_launch_to_health_200_s": round(healthy_after_start, 2),
             "broker_stop_s": round(broker_stopped - stop_began, 2),
             "broker_downtime_s": round(broker_back - stop_began, 2),
@@ -635,14 +594,14 @@ def test_when_one_of_three_workers_is_killed_the_others_take_over(
             "alerts_on_topic_at_kill": alerts_cut,
             "detector_at_kill": checkpoint,
             "survivor_posts_partitions": [
-                value(r, "pipeline_assigned_partitions", topic=posts_topic) for r in readings
+                sample_total(r, "pipeline_assigned_partitions", topic=posts_topic) for r in readings
             ],
-            "survivors_consumed": [value(r, "pipeline_posts_consumed_total") for r in readings],
+            "survivors_consumed": [sample_total(r, "pipeline_posts_consumed_total") for r in readings],
             "kill_to_posts_partitions_reassigned_s": round(posts_taken_over - killed_at, 2),
             "kill_to_detect_partition_reassigned_s": round(detect_taken_over - killed_at, 2),
             "kill_to_caught_up_s": round(caught_up - killed_at, 2),
             "duplicates_redelivered": sum(
-                value(r, "pipeline_duplicates_total", kind="redelivered") for r in readings
+                sample_total(r, "pipeline_duplicates_total", kind="redelivered") for r in readings
             ),
         }
         figures.update(classified_figures(kafka, survivors[0], scenario))
@@ -703,7 +662,7 @@ def test_a_stalled_worker_is_reported_by_health_and_metrics(
         def gauges(samples: dict) -> dict[str, tuple[float, float, float, float]]:
             return {
                 f"{worker.topic}[{p}]": tuple(
-                    value(samples, metric, topic=worker.topic, partition=str(p))
+                    sample_total(samples, metric, topic=worker.topic, partition=str(p))
                     for metric in (
                         "pipeline_consumer_stalled",
                         "pipeline_consumer_lag_records",
@@ -738,7 +697,7 @@ def test_a_stalled_worker_is_reported_by_health_and_metrics(
             "stalled_worker",
             {
                 "fault_stall_after": stall_after,
-                "consumed": value(samples, "pipeline_posts_consumed_total"),
+                "consumed": sample_total(samples, "pipeline_posts_consumed_total"),
                 "stalled": body["stalled"],
                 "replay_start_to_stall_reported_s": round(detected - started, 2),
                 "before": before,
@@ -834,18 +793,18 @@ def test_a_feed_replayed_twice_raises_the_alerts_of_one_pass(kafka_bootstrap, ka
 
         def duplicates() -> dict | None:
             samples = labelled(worker)
-            repeated = value(samples, "pipeline_duplicates_total", kind="repeated_id")
-            late = value(samples, "pipeline_late_posts_total")
+            repeated = sample_total(samples, "pipeline_duplicates_total", kind="repeated_id")
+            late = sample_total(samples, "pipeline_late_posts_total")
             return samples if repeated + late >= scenario.posts else None
 
         samples = wait_until(duplicates, timeout=120, interval=0.5, what="detection to see the second pass")
         figures: dict[str, Any] = {
             "posts": scenario.posts,
             "posts_in_last_hour": scenario.last_hour_posts,
-            "consumed": value(samples, "pipeline_posts_consumed_total"),
-            "duplicates_repeated_id": value(samples, "pipeline_duplicates_total", kind="repeated_id"),
-            "duplicates_redelivered": value(samples, "pipeline_duplicates_total", kind="redelivered"),
-            "late_posts": value(samples, "pipeline_late_posts_total"),
+            "consumed": sample_total(samples, "pipeline_posts_consumed_total"),
+            "duplicates_repeated_id": sample_total(samples, "pipeline_duplicates_total", kind="repeated_id"),
+            "duplicates_redelivered": sample_total(samples, "pipeline_duplicates_total", kind="redelivered"),
+            "late_posts": sample_total(samples, "pipeline_late_posts_total"),
             "analyze_twice_repeated_ids": engine.deduped.repeated_ids,
             "analyze_twice_late_posts": offline.late_posts,
         }
@@ -947,9 +906,10 @@ def test_junk_interleaved_with_a_replay_is_dead_lettered_and_the_alerts_hold(
                 Counter(dict(letter.headers)["error.reason"].decode() for letter in letters)
             ),
             "posts_invalid_total_by_reason": {
-                reason: value(samples, "pipeline_posts_invalid_total", reason=reason) for reason in by_reason
+                reason: sample_total(samples, "pipeline_posts_invalid_total", reason=reason)
+                for reason in by_reason
             },
-            "consumed": value(samples, "pipeline_posts_consumed_total"),
+            "consumed": sample_total(samples, "pipeline_posts_consumed_total"),
         }
         figures.update(classified_figures(kafka, worker, scenario))
         figures.update(compare_alerts(streamed_alerts(kafka, worker, scenario), scenario, cut=None))
@@ -967,7 +927,7 @@ def test_junk_interleaved_with_a_replay_is_dead_lettered_and_the_alerts_hold(
             assert letter.value == raw
         assert placed == {}, "every junk record was dead-lettered once"
         assert figures["posts_invalid_total_by_reason"] == {k: float(n) for k, n in by_reason.items()}
-        assert value(samples, "pipeline_posts_invalid_total") == len(junk)
+        assert sample_total(samples, "pipeline_posts_invalid_total") == len(junk)
         assert figures["consumed"] == scenario.posts
         assert figures["classified_records"] == scenario.posts
         assert figures["posts_lost"] == 0
