@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import heapq
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,17 +47,3 @@ def checkpoint_path(feed: Path, topic: str, state_dir: Path | None, *, packaged:
     if not packaged and os.access(feed.resolve().parent, os.W_OK):
         return feed.resolve().parent / name
     return FALLBACK_STATE_DIR / name
-
-
-class AckedPrefix:
-    """Acks may arrive out of order across partitions; this tracks how many slots from 0 are all acked."""
-
-    def __init__(self, start: int = 0) -> None:
-        self.position = start
-        self._ahead: list[int] = []
-
-    def ack(self, index: int) -> None:
-        heapq.heappush(self._ahead, index)
-        while self._ahead and self._ahead[0] == self.position:
-            heapq.heappop(self._ahead)
-            self.position += 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +21,11 @@ DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
 DEFAULT_PARTITIONS = 4
 DEFAULT_MEMORY_MB = 1024
+# Look for garbage cycles every 50,000 net allocations instead of 700. Checking the feed keeps every
+# post, and kafka-python makes a handful of container objects per send (futures, their callbacks): with
+# the default the collector ran every ~100 posts and a full collection every few thousand, walking all
+# that was kept or in flight. It cost a third of the max-speed send loop (300k posts: 13.0 s → 9.5 s).
+REPLAY_GC_THRESHOLDS = (50_000, 20, 100)
 # What a kept post costs besides its value: the tuple, its id, time and key, the list's slot.
 KEPT_POST_OVERHEAD_BYTES = 260
 FORMAT_CHOICES = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
@@ -332,6 +339,23 @@ def _event_time_flag(name: str, value: str | None) -> float | None:
 
 
 def run_send(args: argparse.Namespace) -> int:
+    with _fewer_collections():
+        return _run_send(args)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """REPLAY_GC_THRESHOLDS while the replay runs; what ``gc.freeze`` set aside is released after."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*REPLAY_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+
+
+def _run_send(args: argparse.Namespace) -> int:
     from replay.schedule import loop_shift, parse_speed, plan, speed_to_fit
     from replay.seed import SEED_FEED_PATH
 
@@ -451,6 +475,7 @@ def _send(
     pause.install()
     # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed, summarised, checkpointed.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    gc.freeze()  # the checked feed and the modules live until the end: out of every collection
     replay = Replay(
         slots,
         producer,

@@ -6,7 +6,10 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
@@ -22,12 +25,24 @@ PARTITIONS_CHECK_SECONDS = 5.0
 MAX_REMEMBERED_AUTHORS = 1_000_000
 
 
+_is_done = attrgetter("is_done")
+_exception = attrgetter("exception")
+
+
 @dataclass
 class DeliveryCounts:
     sent: int = 0
     acknowledged: int = 0
     failed: int = 0
     first_error: str | None = None
+
+
+class SentBatch(NamedTuple):
+    """Posts handed to the producer together, with their futures in the same order."""
+
+    first_index: int  # the replay position of posts[0]; the others follow one by one
+    posts: Sequence[WirePost]
+    futures: list[FutureRecordMetadata]
 
 
 def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
@@ -45,18 +60,24 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
 
 
 class PostProducer:
-    """Sends posts and tracks their delivery, in the order they were sent.
+    """Sends posts in batches and tracks their delivery, in the order they were sent.
 
-    Nothing runs per record on kafka-python's I/O thread: the futures are kept in send order and
-    :meth:`collect` pops the completed ones from the front, so ``acked`` fills in send order (the
-    checkpoint only ever needs the acknowledged prefix).
+    Nothing runs per record on kafka-python's I/O thread: each batch keeps its futures, and
+    :meth:`collect` retires the batches at the front of the send order once all their records are done.
+    So the acknowledged prefix (what a checkpoint may record) moves a whole batch at a time and never
+    passes a post whose delivery failed. ``client`` stands in for the KafkaProducer built from the
+    settings below (the unit tests pass one).
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, linger_ms: int = 5) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, *, linger_ms: int = 5, client: KafkaProducer | None = None
+    ) -> None:
         self.topic = topic
         self.counts = DeliveryCounts()
-        self.acked: deque[int] = deque()  # slot indexes acknowledged, drained by the replay loop
-        self._in_flight: deque[tuple[int, str, FutureRecordMetadata]] = deque()
+        self.acked_position: int | None = None  # posts before this replay position are all acknowledged
+        self.acked_last_id: str | None = None  # the id of the post just before acked_position
+        self._prefix_stopped = False  # a failed post: the acknowledged prefix ends there for good
+        self._in_flight: deque[SentBatch] = deque()
         # The partition of each author, as kafka-python's default partitioner picks it (murmur2 of the
         # key), computed once per author: in pure Python the hash costs as much as the rest of a send.
         self._partition_of: dict[bytes, int] = {}
@@ -65,33 +86,58 @@ class PostProducer:
         # acks=all with idempotence: the broker keeps one copy of each retried batch (Kafka 4.1.1 was
         # seen to accept one twice across a restart; detection drops repeated post ids either way).
         # A broker that goes away is waited for (10 min) rather than failing the replay.
-        self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id="iran2009-replay",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=linger_ms,
-            batch_size=256 * 1024,
-            delivery_timeout_ms=600_000,
-            reconnect_backoff_max_ms=2_000,
-        )
+        if client is None:
+            client = KafkaProducer(
+                bootstrap_servers=bootstrap,
+                client_id="iran2009-replay",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=linger_ms,
+                batch_size=256 * 1024,
+                delivery_timeout_ms=600_000,
+                reconnect_backoff_max_ms=2_000,
+            )
+        self._producer = client
 
     def send(self, post: WirePost, index: int) -> None:
         """Hand one post to the producer; blocks (and retries) while the broker is unreachable."""
-        key = post.key
-        while True:
-            try:
-                partition = None if key is None else self._partition(key)
-                future = self._producer.send(
-                    self.topic, value=post.value, key=key, partition=partition, timestamp_ms=post.ts_ms
-                )
-                break
-            except KafkaTimeoutError as exc:  # no metadata or a full buffer: the broker is away
-                log.warning("broker unavailable (%s); retrying post %s", exc, post.id)
-        self.counts.sent += 1
-        self._in_flight.append((index, post.id, future))
+        self.send_batch((post,), index)
 
-    def _partition(self, key: bytes) -> int:
+    def send_batch(self, posts: Sequence[WirePost], first_index: int) -> None:
+        """Hand posts at replay positions ``first_index``, ``first_index + 1``, ... to the producer.
+
+        Blocks (and retries) while the broker is unreachable. At max speed this loop is the replay's
+        hot path, so it keeps to local names and does per batch what need not be done per post."""
+        futures: list[FutureRecordMetadata] = []
+        add = futures.append
+        send = self._producer.send
+        topic = self.topic
+        try:
+            while True:
+                try:
+                    partition_of = self._check_partitions()
+                    for post in posts[len(futures) :] if futures else posts:
+                        key = post.key
+                        partition = None
+                        if key is not None:
+                            partition = partition_of.get(key)
+                            if partition is None:
+                                partition = self._partition_of_new(key)
+                        add(send(topic, value=post.value, key=key, partition=partition,
+                                 timestamp_ms=round(post.ts * 1000)))  # fmt: skip
+                    return
+                except KafkaTimeoutError as exc:  # no metadata or a full buffer: the broker is away
+                    log.warning("broker unavailable (%s); retrying post %s", exc, posts[len(futures)].id)
+        finally:
+            # Also when interrupted part way: what was handed over is tracked, so flush and the counts
+            # account for it.
+            if futures:
+                sent = posts if len(futures) == len(posts) else posts[: len(futures)]
+                self._in_flight.append(SentBatch(first_index, sent, futures))
+                self.counts.sent += len(futures)
+
+    def _check_partitions(self) -> dict[bytes, int]:
+        """The author → partition memo, emptied when the topic's partitions changed (checked every 5 s)."""
         now = time.monotonic()
         if not self._partitions or now - self._partitions_checked >= PARTITIONS_CHECK_SECONDS:
             # Partitions can be added to a topic while it is in use: then every author moves, as with
@@ -101,28 +147,47 @@ class PostProducer:
             if partitions != self._partitions:
                 self._partitions = partitions
                 self._partition_of.clear()
-        partition = self._partition_of.get(key)
-        if partition is None:
-            if len(self._partition_of) >= MAX_REMEMBERED_AUTHORS:
-                self._partition_of.clear()
-            partitions = self._partitions
-            partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
-            self._partition_of[key] = partition
+        return self._partition_of
+
+    def _partition_of_new(self, key: bytes) -> int:
+        if len(self._partition_of) >= MAX_REMEMBERED_AUTHORS:
+            self._partition_of.clear()
+        partitions = self._partitions
+        partition = self._partition_of[key] = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
         return partition
 
     def collect(self) -> None:
-        """Moves the posts delivered (or failed) at the front of the send order into the counts."""
+        """Retires the batches at the front of the send order whose records are all done: counts them
+        and moves the acknowledged prefix."""
         in_flight = self._in_flight
-        while in_flight and in_flight[0][2].is_done:
-            index, post_id, future = in_flight.popleft()
-            if future.succeeded():
-                self.counts.acknowledged += 1
-                self.acked.append(index)
+        counts = self.counts
+        while in_flight:
+            first_index, posts, futures = in_flight[0]
+            # The last record is usually the last one done; only then is every record looked at.
+            if not futures[-1].is_done or not all(map(_is_done, futures)):
+                return
+            in_flight.popleft()
+            failed = [n for n, error in enumerate(map(_exception, futures)) if error is not None]
+            counts.acknowledged += len(futures) - len(failed)
+            for n in failed:
+                error = futures[n].exception
+                counts.failed += 1
+                if counts.first_error is None:
+                    counts.first_error = f"post {posts[n].id}: {error!r}"
+                log.error("delivery failed for post %s: %r", posts[n].id, error)
+            if self._prefix_stopped:
+                continue
+            if failed:
+                self._prefix_stopped = True
+                end = failed[0]  # posts[:end] are acknowledged
+                if end == 0:
+                    if self.acked_position is None:
+                        self.acked_position = first_index
+                    continue
             else:
-                self.counts.failed += 1
-                if self.counts.first_error is None:
-                    self.counts.first_error = f"post {post_id}: {future.exception!r}"
-                log.error("delivery failed for post %s: %r", post_id, future.exception)
+                end = len(posts)
+            self.acked_position = first_index + end
+            self.acked_last_id = posts[end - 1].id
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import dropwhile, islice
 
-from replay.checkpoint import AckedPrefix
 from replay.metrics import ReplayMetrics
 from replay.producer import PostProducer
 from replay.schedule import Pacer, Slot
@@ -17,7 +16,9 @@ from replay.schedule import Pacer, Slot
 CHECKPOINT_EVERY_SECONDS = 0.2
 PAUSE_POLL_SECONDS = 0.05
 SLEEP_CHUNK_SECONDS = 0.1  # long sleeps are cut up so a pause or Ctrl-C takes effect at once
-REPORT_EVERY_POSTS = 256  # unpaced: metrics, progress and acknowledgements are updated this often
+# Unpaced, posts go to the producer in batches of this many; metrics, progress, acknowledgements and
+# pauses are looked at between batches.
+UNPACED_BATCH_POSTS = 256
 
 
 class PauseControl:
@@ -115,8 +116,7 @@ class Replay:
         self.record_lateness = record_lateness
         self.report = ReplayReport(planned=planned, start_position=start_position)
         self._save_checkpoint = save_checkpoint
-        self._prefix = AckedPrefix(start_position)
-        self._in_flight_ids: deque[tuple[int, str]] = deque()  # (index, id) not yet checkpointed
+        self._acks_reported = 0
         self._failures_reported = 0
         self._last_saved = (start_position, 0.0)
         self.pacer = Pacer(sleep=self._sleep)
@@ -142,39 +142,17 @@ class Replay:
     def run(self) -> ReplayReport:
         report = self.report
         started = time.monotonic()
-        unreported = 0  # sent, not yet in the metrics and the progress bar
-        latest_ts = 0.0
+        slots: Iterator[Slot] = iter(self.slots)
+        if report.start_position:
+            slots = dropwhile(lambda slot: slot.index < report.start_position, slots)
         try:
-            for slot in self.slots:
-                if slot.index < report.start_position:
-                    continue
-                self._hold()
-                if self.paced:
-                    while (delay := self.pacer.due_in(slot.at)) > 0:
-                        self.pacer.sleep(delay)
-                        self._hold()
-                    behind = self.pacer.wait_for(slot.at)
-                    report.behind_max = max(report.behind_max, behind)
-                    if self.record_lateness:
-                        report.behind.append(behind)
-                    if self.metrics:
-                        self.metrics.behind_schedule.set(behind)
-                post = slot.post
-                self.producer.send(post, slot.index)
-                if self._save_checkpoint is not None:
-                    self._in_flight_ids.append((slot.index, post.id))
-                unreported += 1
-                latest_ts = post.ts
-                if self.paced or unreported >= REPORT_EVERY_POSTS:
-                    # Per post only when paced: at max speed the bookkeeping would cost as much as a send.
-                    self._report_sent(unreported, latest_ts)
-                    unreported = 0
-                    self._drain_acks()
+            if self.paced:
+                self._run_paced(slots)
+            else:
+                self._run_unpaced(slots)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
-            if unreported:
-                self._report_sent(unreported, latest_ts)
             self.producer.flush(timeout=60)
             self._drain_acks(force_save=True)
             report.elapsed = time.monotonic() - started
@@ -184,6 +162,31 @@ class Replay:
             report.first_error = counts.first_error
         return report
 
+    def _run_paced(self, slots: Iterator[Slot]) -> None:
+        report = self.report
+        for slot in slots:
+            self._hold()
+            while (delay := self.pacer.due_in(slot.at)) > 0:
+                self.pacer.sleep(delay)
+                self._hold()
+            behind = self.pacer.wait_for(slot.at)
+            report.behind_max = max(report.behind_max, behind)
+            if self.record_lateness:
+                report.behind.append(behind)
+            if self.metrics:
+                self.metrics.behind_schedule.set(behind)
+            self.producer.send(slot.post, slot.index)
+            self._report_sent(1, slot.post.ts)
+            self._drain_acks()
+
+    def _run_unpaced(self, slots: Iterator[Slot]) -> None:
+        # Per batch, not per post: at max speed the bookkeeping would cost as much as the sends.
+        while batch := list(islice(slots, UNPACED_BATCH_POSTS)):
+            self._hold()
+            self.producer.send_batch([slot.post for slot in batch], batch[0].index)
+            self._report_sent(len(batch), batch[-1].post.ts)
+            self._drain_acks()
+
     def _report_sent(self, count: int, latest_ts: float) -> None:
         if self.metrics:
             self.metrics.posts_sent.inc(count)
@@ -192,26 +195,20 @@ class Replay:
             self.progress.update(count)
 
     def _drain_acks(self, *, force_save: bool = False) -> None:
-        self.producer.collect()
-        acked = self.producer.acked
-        newly = 0
-        while acked:
-            self._prefix.ack(acked.popleft())
-            newly += 1
-        if self.metrics and newly:
-            self.metrics.posts_acknowledged.inc(newly)
-        failed = self.producer.counts.failed
-        if self.metrics and failed > self._failures_reported:
-            self.metrics.posts_failed.inc(failed - self._failures_reported)
-        self._failures_reported = failed
-        if self._save_checkpoint is None:
+        producer = self.producer
+        producer.collect()
+        counts = producer.counts
+        if self.metrics:
+            if counts.acknowledged > self._acks_reported:
+                self.metrics.posts_acknowledged.inc(counts.acknowledged - self._acks_reported)
+            if counts.failed > self._failures_reported:
+                self.metrics.posts_failed.inc(counts.failed - self._failures_reported)
+        self._acks_reported, self._failures_reported = counts.acknowledged, counts.failed
+        position = producer.acked_position
+        if self._save_checkpoint is None or position is None:
             return
-        position = self._prefix.position
         saved_position, saved_at = self._last_saved
         now = time.monotonic()
         if position != saved_position and (force_save or now - saved_at >= CHECKPOINT_EVERY_SECONDS):
-            last_id = None
-            while self._in_flight_ids and self._in_flight_ids[0][0] < position:
-                last_id = self._in_flight_ids.popleft()[1]
-            self._save_checkpoint(position, last_id)
+            self._save_checkpoint(position, producer.acked_last_id)
             self._last_saved = (position, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import count, repeat
 from typing import Generic, NamedTuple, TypeVar
 
 from feed import Post
@@ -100,6 +101,21 @@ def plan(
 ) -> Iterator[Slot[P]]:
     """The replay as slots. ``read_posts`` is called once per loop pass, so feeds are streamed;
     ``relabel`` makes a post's copy for a later pass (:func:`loop_post` for a :class:`Post`)."""
+    unpaced = options.speed is None and options.rate is None
+    if unpaced and options.loops == 1 and options.from_ts is None and options.until_ts is None:
+        # The common max-speed replay: every post once, all due at once. No window, gap or rate
+        # arithmetic per post: at max speed a slot is sent in a few microseconds.
+        return map(Slot._make, zip(count(), read_posts(), repeat(0.0)))
+    return _slots(read_posts, options, shift=shift, relabel=relabel)
+
+
+def _slots(
+    read_posts: Callable[[], Iterable[P]],
+    options: ReplayOptions,
+    *,
+    shift: float,
+    relabel: Callable[[P, int, float], P],
+) -> Iterator[Slot[P]]:
     index = 0
     virtual = 0.0  # event seconds elapsed on the (gap-capped) replay clock
     high_water: float | None = None
