@@ -96,9 +96,14 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
 _process_engine: Engine | None = None
 
 
-def classify_in_process(records: list[Record], max_bytes: int) -> ClassifiedBatch:
-    """:func:`classify_batch` with an engine of this process's own (for a classifier process)."""
+def prepare_process_engine() -> Engine:
+    """This process's own engine (for a classifier process), built on the first call."""
     global _process_engine
     if _process_engine is None:
         _process_engine = Engine()
-    return classify_batch(records, _process_engine, max_bytes=max_bytes)
+    return _process_engine
+
+
+def classify_in_process(records: list[Record], max_bytes: int) -> ClassifiedBatch:
+    """:func:`classify_batch` with this process's own engine."""
+    return classify_batch(records, prepare_process_engine(), max_bytes=max_bytes)

@@ -26,7 +26,14 @@ import faust
 import mode
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from pipeline.batch import ClassifiedBatch, Outgoing, Record, classify_batch, classify_in_process
+from pipeline.batch import (
+    ClassifiedBatch,
+    Outgoing,
+    Record,
+    classify_batch,
+    classify_in_process,
+    prepare_process_engine,
+)
 from pipeline.engine import Engine
 from pipeline.health import PartitionOffsets
 from pipeline.metrics import PipelineMetrics, observe_many
@@ -73,6 +80,7 @@ class ClassifyService(mode.Service):
         self._stopping = False
         self._classifying: deque[tuple[asyncio.Future, float]] = deque()
         self._pool: ProcessPoolExecutor | None = None
+        self._classifiers = max(1, settings.classify_processes)  # batches being classified at once
 
     @property
     def group_id(self) -> str:
@@ -90,7 +98,15 @@ class ClassifyService(mode.Service):
                 initializer=_start_classifier,
                 initargs=(os.getpid(),),
             )
-            await asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, [], 0)
+            # One call per process, all at once: the pool starts as many processes, and each builds its
+            # engine as it starts (_start_classifier), not on its first real batch.
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(
+                    loop.run_in_executor(self._pool, classify_in_process, [], 0)
+                    for _ in range(self._classifiers)
+                )
+            )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
             client_id=f"{settings.app_id}-classify",
@@ -162,9 +178,10 @@ class ClassifyService(mode.Service):
                 for tp, tp_records in fetched.items():
                     self._read[tp] = tp_records[-1].offset
                 self._classifying.append((self._classify(records), arrival))
-            # Batches are classified in order, one ahead of the one being sent: the classifier process
-            # works on the next batch while the loop sends this one and runs the detect agent.
-            while self._classifying and (len(self._classifying) > 1 or not records):
+            # Batches are published in order, with as many ahead of the one being sent as there are
+            # classifier processes: they work on the next batches while the loop sends this one and
+            # runs the detect agent.
+            while self._classifying and (len(self._classifying) > self._classifiers or not records):
                 classifying, arrived = self._classifying.popleft()
                 await self._publish(await classifying, arrived)
             if len(self._in_flight) > MAX_BATCHES_IN_FLIGHT:
@@ -290,6 +307,7 @@ class ClassifyService(mode.Service):
 
 
 def _start_classifier(parent_pid: int) -> None:
+    prepare_process_engine()
     # Ctrl-C reaches the whole process group; the worker stops its classifier itself, after the last
     # batches are published and committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
