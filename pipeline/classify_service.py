@@ -178,10 +178,12 @@ class ClassifyService(mode.Service):
                 for tp, tp_records in fetched.items():
                     self._read[tp] = tp_records[-1].offset
                 self._classifying.append((self._classify(records), arrival))
-            # Batches are published in order, with as many ahead of the one being sent as there are
-            # classifier processes: they work on the next batches while the loop sends this one and
-            # runs the detect agent.
-            while self._classifying and (len(self._classifying) > self._classifiers or not records):
+            # Batches are published in order, as soon as they are classified; the loop waits for one
+            # only when as many are ahead as there are classifier processes, which meanwhile work on
+            # the next batches while the loop sends and runs the detect agent.
+            while self._classifying and (
+                self._classifying[0][0].done() or len(self._classifying) > self._classifiers or not records
+            ):
                 classifying, arrived = self._classifying.popleft()
                 await self._publish(await classifying, arrived)
             if len(self._in_flight) > MAX_BATCHES_IN_FLIGHT:
