@@ -36,6 +36,7 @@ from pipeline.batch import (
 )
 from pipeline.engine import Engine
 from pipeline.health import PartitionOffsets
+from pipeline.in_order import InOrder
 from pipeline.metrics import PipelineMetrics, observe_many
 from pipeline.settings import Settings
 
@@ -78,7 +79,7 @@ class ClassifyService(mode.Service):
         self._latest_event_time = 0.0
         self._loop_task: asyncio.Future | None = None
         self._stopping = False
-        self._classifying: deque[tuple[asyncio.Future, float]] = deque()
+        self._classifying: InOrder[ClassifiedBatch] = InOrder()
         self._pool: ProcessPoolExecutor | None = None
         self._classifiers = max(1, settings.classify_processes)  # batches being classified at once
 
@@ -177,15 +178,11 @@ class ClassifyService(mode.Service):
             if records:
                 for tp, tp_records in fetched.items():
                     self._read[tp] = tp_records[-1].offset
-                self._classifying.append((self._classify(records), arrival))
+                self._classifying.add(self._classify(records), arrival)
             # Batches are published in order, as soon as they are classified; the loop waits for one
             # only when as many are ahead as there are classifier processes, which meanwhile work on
             # the next batches while the loop sends and runs the detect agent.
-            while self._classifying and (
-                self._classifying[0][0].done() or len(self._classifying) > self._classifiers or not records
-            ):
-                classifying, arrived = self._classifying.popleft()
-                await self._publish(await classifying, arrived)
+            await self._classifying.release(self._publish, keep=self._classifiers if records else None)
             if len(self._in_flight) > MAX_BATCHES_IN_FLIGHT:
                 # Backpressure: while the broker is slow (or restarting) stop fetching, so memory stays
                 # bounded by this many batches instead of growing with the backlog.
@@ -287,9 +284,7 @@ class ClassifyService(mode.Service):
 
     async def _drain(self) -> None:
         """Publishes the batches being classified, waits for everything in flight, then commits it."""
-        while self._classifying:
-            classifying, arrived = self._classifying.popleft()
-            await self._publish(await classifying, arrived)
+        await self._classifying.release(self._publish, keep=None)
         if self._in_flight:
             await asyncio.gather(*(item.delivered for item in self._in_flight), return_exceptions=True)
         await self._commit_delivered(force=True)
