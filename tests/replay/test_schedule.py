@@ -137,3 +137,14 @@ def test_speed_to_fit_a_week_into_a_minute():
     assert speed_to_fit(0, 60) is None
     with pytest.raises(ValueError):
         speed_to_fit(100, 0)
+
+
+def test_the_plain_max_speed_plan_equals_the_general_one():
+    posts = posts_at(0, 5, 3, 3600, 7200)
+    fast = list(plan(lambda: posts, ReplayOptions(speed=None), shift=7200.0))
+    # A window that keeps everything takes the general path.
+    general = list(plan(lambda: posts, ReplayOptions(speed=None, from_ts=T0 - 1), shift=7200.0))
+    assert fast == general
+    assert [(slot.index, slot.post.id, slot.at) for slot in fast] == [
+        (n, f"p{n}", 0.0) for n in range(len(posts))
+    ]
