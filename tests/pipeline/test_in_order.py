@@ -12,13 +12,19 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def queued(count: int) -> tuple[list[asyncio.Future[int]], InOrder[int]]:
+    """``count`` batches being classified (call inside the event loop); batch n's result will be n."""
+    loop = asyncio.get_running_loop()
+    results = [loop.create_future() for _ in range(count)]
+    batches: InOrder[int] = InOrder()
+    for number, result in enumerate(results):
+        batches.add(result, float(number))
+    return results, batches
+
+
 def test_the_loop_and_a_drain_publish_in_fetch_order_when_a_later_batch_is_done_first():
     async def scenario() -> list[int]:
-        loop = asyncio.get_running_loop()
-        results = [loop.create_future() for _ in range(4)]
-        batches: InOrder[int] = InOrder()
-        for number, result in enumerate(results):
-            batches.add(result, float(number))
+        results, batches = queued(4)
         published: list[int] = []
 
         async def publish(batch: int, _arrival: float) -> None:
@@ -41,11 +47,7 @@ def test_the_loop_and_a_drain_publish_in_fetch_order_when_a_later_batch_is_done_
 
 def test_done_batches_leave_at_once_and_the_rest_wait_until_only_keep_are_left():
     async def scenario() -> tuple[list[int], int]:
-        loop = asyncio.get_running_loop()
-        results = [loop.create_future() for _ in range(4)]
-        batches: InOrder[int] = InOrder()
-        for number, result in enumerate(results):
-            batches.add(result, float(number))
+        results, batches = queued(4)
         results[0].set_result(0)
         results[1].set_result(1)
         published: list[int] = []
@@ -61,11 +63,7 @@ def test_done_batches_leave_at_once_and_the_rest_wait_until_only_keep_are_left()
 
 def test_waiting_stops_once_no_more_than_keep_are_left():
     async def scenario() -> list[int]:
-        loop = asyncio.get_running_loop()
-        results = [loop.create_future() for _ in range(3)]
-        batches: InOrder[int] = InOrder()
-        for number, result in enumerate(results):
-            batches.add(result, float(number))
+        results, batches = queued(3)
         published: list[int] = []
 
         async def publish(batch: int, _arrival: float) -> None:
