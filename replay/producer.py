@@ -177,17 +177,11 @@ class PostProducer:
                 log.error("delivery failed for post %s: %r", posts[n].id, error)
             if self._prefix_stopped:
                 continue
-            if failed:
-                self._prefix_stopped = True
-                end = failed[0]  # posts[:end] are acknowledged
-                if end == 0:
-                    if self.acked_position is None:
-                        self.acked_position = first_index
-                    continue
-            else:
-                end = len(posts)
-            self.acked_position = first_index + end
-            self.acked_last_id = posts[end - 1].id
+            self._prefix_stopped = bool(failed)
+            end = failed[0] if failed else len(posts)  # posts[:end] are acknowledged
+            if end:
+                self.acked_position = first_index + end
+                self.acked_last_id = posts[end - 1].id
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)
