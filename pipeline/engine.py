@@ -170,6 +170,19 @@ class DedupedDetector:
             self.recent.forget(watermark)
         return alerts
 
+    def fold(self, record: bytes, input_offset: int) -> list[Alert]:
+        """One record of the detect topic at ``input_offset``: its rows pushed in order, the alerts they
+        raise in order. A record that is not a detect record raises ValueError and changes nothing."""
+        try:
+            rows = observations_from_json(record)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a detect record ({exc!r})") from None
+        alerts: list[Alert] = []
+        for source_offset, post_id, observation in rows:
+            alerts += self.push(observation, source_offset, input_offset, post_id)
+        self.input_offset = input_offset  # also when every row was a repeat, or there were none
+        return alerts
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "detector": self.detector.snapshot(),

@@ -33,9 +33,10 @@ class PartitionHealth:
     partition: int
     end: int | None
     committed: int | None
-    lag: int | None  # end - committed: records a restart would read again or not yet read
+    lag: int | None  # end - what was read: records not read yet
     stalled: bool
     idle_seconds: float  # since the position last moved
+    held: int | None = None  # read and processed, not committed yet: a restart reads them again
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class HealthReport:
             "assigned": [f"{p.topic}[{p.partition}]" for p in self.partitions],
             "stalled": [f"{p.topic}[{p.partition}]" for p in self.stalled],
             "lag": {f"{p.topic}[{p.partition}]": p.lag for p in self.partitions},
+            "held": {f"{p.topic}[{p.partition}]": p.held for p in self.partitions},
             "error": self.error,
         }
 
@@ -116,11 +118,16 @@ class HealthMonitor:
             # Everything up to `consumed` was at least handed to the agent; records beyond it wait.
             consumed = max(known.committed or 0, (known.read + 1) if known.read is not None else 0)
             waiting = known.end is not None and known.end > consumed
-            lag = None
+            lag = held = None
             if known.end is not None and (known.committed is not None or known.read is not None):
-                lag = max(known.end - (known.committed if known.committed is not None else consumed), 0)
+                # Lag is what is not read yet. Records read but held for a snapshot are not lag: the
+                # detect stage commits only when it saves, so a caught-up worker would never read 0.
+                lag = max(known.end - consumed, 0)
+                held = max(consumed - (known.committed or 0), 0) if known.committed is not None else None
             stalled = broker_connected and waiting and idle >= self.stall_seconds
-            partitions.append(PartitionHealth(tp[0], tp[1], known.end, known.committed, lag, stalled, idle))
+            partitions.append(
+                PartitionHealth(tp[0], tp[1], known.end, known.committed, lag, stalled, idle, held)
+            )
         for tp in [tp for tp in self._positions if tp not in offsets]:
             del self._positions[tp]  # revoked: a later assignment starts its clock afresh
         report = HealthReport(now, broker_connected, tuple(partitions), error)

@@ -8,9 +8,11 @@ category, priority, alert type, watchlist term, topic/partition). Faust's own se
 from __future__ import annotations
 
 import threading
+import time
+from collections import Counter as CountOf
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
@@ -25,7 +27,13 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.detect import ALERT_TYPES
+from pipeline.detect import ALERT_TYPES, Detector
+from pipeline.intake import region_label
+
+if TYPE_CHECKING:
+    from pipeline.detect_loop import DetectCounts
+
+DETECT_OUTCOMES = ("folded", "reread", "bad", "lost")
 
 # The *_created series double every counter's cardinality and no dashboard reads them.
 disable_created_metrics()
@@ -187,6 +195,13 @@ class PipelineMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self.partitions_paused = Gauge(
+            "pipeline_partitions_paused",
+            "Assigned partitions the classify stage holds back because they ran more than ALIGN_SECONDS "
+            "of event time ahead of the slowest one with records waiting (event-time alignment).",
+            ["topic"],
+            registry=self.registry,
+        )
         self.broker_connected = Gauge(
             "pipeline_broker_connected", "1 when the last probe of the broker answered.",
             registry=self.registry,
@@ -196,11 +211,112 @@ class PipelineMetrics:
             registry=self.registry,
         )  # fmt: skip
 
+        self.consumer_held = Gauge(
+            "pipeline_consumer_held_records",
+            "Records of each assigned partition read and processed but not yet committed (the detect "
+            "stage commits at each snapshot): a restart reads them again. Not lag.",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.detect_records = Counter(
+            "pipeline_detect_records",
+            "Records of the detect topic by what the detect stage did with them (folded; reread: "
+            "already in its state; bad: not a detect record; lost: gone from the broker when read).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.detect_gaps = Counter(
+            "pipeline_detect_gaps",
+            "Holes in the detect topic's offsets that the detect stage read again.",
+            registry=self.registry,
+        )
+        self.detect_snapshots = Counter(
+            "pipeline_detect_snapshots", "Detector snapshots saved.", registry=self.registry
+        )
+        self.detect_snapshot_bytes = Gauge(
+            "pipeline_detect_snapshot_bytes",
+            "Size of the last detector snapshot (saved as chunks of at most 512 KiB).",
+            registry=self.registry,
+        )
+        self.detect_snapshot_seconds = Histogram(
+            "pipeline_detect_snapshot_seconds",
+            "Time to save a detector snapshot, alerts flushed first.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.detect_restores = Counter(
+            "pipeline_detect_restores",
+            "Times this worker took the detect partition over from a saved snapshot.",
+            registry=self.registry,
+        )
+        self.detect_restore_seconds = Gauge(
+            "pipeline_detect_restore_seconds",
+            "How long the last take-over of the detect partition took (snapshot read, alerts checked).",
+            registry=self.registry,
+        )
+        self.detect_owner = Gauge(
+            "pipeline_detect_owner", "1 while this worker holds the detect partition.", registry=self.registry
+        )
+
         # Series that exist from the start, so that rate() and increase() see their first increment.
         for kind in ALERT_TYPES:
             self.alerts.labels(kind)
         for kind in ("redelivered", "repeated_id", "alert"):
             self.duplicates.labels(kind)
+        for outcome in DETECT_OUTCOMES:
+            self.detect_records.labels(outcome)
+        self._detect_counted: dict[str, int] = dict.fromkeys(DETECT_OUTCOMES, 0)
+        self._detect_gaps_counted = 0
+        self._detect_snapshots_counted = 0
+
+    def export_detect_counts(self, counts: DetectCounts) -> None:
+        """The detect loop's running counts (of one ownership) into the counters, as increments."""
+        now = {
+            "folded": counts.records,
+            "reread": counts.reread,
+            "bad": counts.bad_records,
+            "lost": counts.lost,
+        }
+        for outcome, value in now.items():
+            if value > self._detect_counted[outcome]:
+                self.detect_records.labels(outcome).inc(value - self._detect_counted[outcome])
+            self._detect_counted[outcome] = value
+        if counts.gaps > self._detect_gaps_counted:
+            self.detect_gaps.inc(counts.gaps - self._detect_gaps_counted)
+        self._detect_gaps_counted = counts.gaps
+        if counts.snapshots > self._detect_snapshots_counted:
+            self.detect_snapshots.inc(counts.snapshots - self._detect_snapshots_counted)
+        self._detect_snapshots_counted = counts.snapshots
+
+    def reset_detect_counts(self) -> None:
+        """A new ownership of the detect partition counts from zero."""
+        self._detect_counted = dict.fromkeys(DETECT_OUTCOMES, 0)
+        self._detect_gaps_counted = 0
+        self._detect_snapshots_counted = 0
+
+    def export_detector(self, detector: Detector) -> None:
+        """The detector's state after its watermark moved: watchlist, outages, windows, episodes."""
+        self.watermark.set(detector.watermark)
+        self.watermark_lag.set(time.time() - detector.watermark)
+        for status in detector.watch_status():
+            region = region_label(status.region)
+            self.watch_observed.labels(status.term, region).set(status.observed)
+            self.watch_expected.labels(status.term, region).set(status.expected)
+            self.watch_suspicion.labels(status.term, region).set(status.suspicion)
+        for region, down in detector.outages().items():
+            self.outage.labels(region_label(region)).set(1 if down else 0)
+        window = detector.window_status()
+        if window is not None:
+            for region, count in window.volume.items():
+                self.window_posts.labels(region_label(region)).set(count)
+            for region, expected in window.expected_volume.items():
+                self.window_expected_posts.labels(region_label(region)).set(expected)
+            for key, (observed, expected) in window.surge.items():
+                self.surge_observed.labels(key).set(observed)
+                self.surge_expected.labels(key).set(expected)
+        episodes = CountOf(episode["type"] for episode in detector.active_episodes())
+        for kind in ("filtering", "outage", "surge"):
+            self.active_episodes.labels(kind).set(episodes[kind])
 
     def serve(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]]) -> None:
         """Serve /metrics and /health (200 or 503 with a JSON body) over HTTP from a daemon thread."""

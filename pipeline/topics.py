@@ -12,6 +12,7 @@ from pipeline.settings import Settings
 # carry the wall-clock time they were produced, so time-based retention works there (posts do not:
 # their timestamps are 2009 event times, and the broker keeps them by size).
 DETECT_RETENTION = timedelta(days=1)
+SNAPSHOT_SEGMENT_BYTES = 64 * 1024 * 1024
 
 
 def declare(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
@@ -29,4 +30,12 @@ def declare(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
         # One partition: detection compares regions and terms with each other.
         "detect": topic(settings.detect_topic, 1, retention=DETECT_RETENTION),
         "alerts": topic(settings.alerts_topic, 1),
+        # The detector's snapshot as chunks (pipeline.snapshot_log): compacted, so the last two
+        # snapshots are what remains once the cleaner has run; small segments let it run soon.
+        "detector_state": topic(
+            f"{settings.app_id}-detector-state-changelog",
+            1,
+            compacting=True,
+            config={"segment.bytes": str(SNAPSHOT_SEGMENT_BYTES), "min.cleanable.dirty.ratio": "0.2"},
+        ),
     }

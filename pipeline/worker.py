@@ -13,6 +13,7 @@ from pipeline.agents import register_agents
 from pipeline.app import create_app
 from pipeline.classify_service import ClassifyService
 from pipeline.detect import Detector, DetectorConfig
+from pipeline.detect_service import DetectService
 from pipeline.engine import Engine
 from pipeline.health import HealthMonitor
 from pipeline.metrics import PipelineMetrics
@@ -32,7 +33,8 @@ def run(settings: Settings) -> int:
     health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
     topics = declare_topics(app, settings)
     classify_stage = ClassifyService(topics, settings, metrics, engine)
-    register_agents(app, settings, metrics, engine, health, classify_stage, topics)
+    detect_stage = DetectService(topics, settings, metrics, engine)
+    register_agents(app, settings, metrics, health, classify_stage, detect_stage)
 
     def health_check() -> tuple[bool, dict]:
         report, now = health.report(), time.monotonic()
@@ -49,6 +51,6 @@ def run(settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
-    worker = faust.Worker(app, classify_stage, loglevel=settings.log_level, quiet=True)
+    worker = faust.Worker(app, classify_stage, detect_stage, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
     return 0
