@@ -31,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap server (127.0.0.1:9092)")
     worker.add_argument("--topic", dest="posts_topic", help="topic to consume (posts)")
-    worker.add_argument("--metrics-port", type=int, metavar="P", help="Prometheus metrics port (9108)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="P",
+        help="Prometheus metrics port (9108; 0: any free port, printed)",
+    )
     worker.add_argument("--metrics-host", metavar="HOST", help="address to serve metrics on (0.0.0.0)")
     worker.add_argument("--app-id", help="Faust app id = Kafka consumer group (iran2009-pipeline)")
     worker.add_argument("--data-dir", help="Faust data directory (.pipeline-data)")

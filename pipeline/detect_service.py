@@ -19,6 +19,7 @@ wait for the next commit, and every read of the snapshot or alerts would need ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -205,6 +206,7 @@ class DetectService(mode.Service):
         self.detect_loop: DetectLoop | None = None
         self._source: ConsumerSource | None = None
         self._lock = asyncio.Lock()  # one of: a step, a take-over, a hand-over
+        self._owner = asyncio.Event()  # set while this worker holds the detect partition
         self._stopping = False
         self._task: asyncio.Future | None = None
         self._exported = (0, 0, 0)  # late posts, redelivered, repeated ids already in the metrics
@@ -254,9 +256,10 @@ class DetectService(mode.Service):
     async def _run(self) -> None:
         while not self._stopping:
             if self.detect_loop is None:
-                # Not the owner of the detect partition: the group's heartbeat runs in aiokafka's own
-                # task; getmany on no partitions just waits, and keeps the consumer polling.
-                await self.consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS)
+                # Not the owner of the detect partition. Never fetch here: records fetched now would be
+                # thrown away (the group's heartbeats and rebalances run in aiokafka's own tasks).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._owner.wait(), FETCH_TIMEOUT_MS / 1000)
                 continue
             async with self._lock:
                 loop = self.detect_loop
@@ -293,6 +296,7 @@ class DetectService(mode.Service):
             self.metrics.detect_restores.inc(loop.counts.restores)
             self.metrics.detect_owner.set(1)
             self.detect_loop, self._source = loop, source
+            self._owner.set()
             log.warning(
                 "detect: took %s over, reading from %d (group committed %s)",
                 self.tp,
@@ -304,6 +308,7 @@ class DetectService(mode.Service):
         """The detect partition leaves this worker: save where it stands, so the next owner starts there."""
         async with self._lock:
             loop, self.detect_loop = self.detect_loop, None
+            self._owner.clear()
             if loop is None:
                 return
             self.metrics.detect_owner.set(0)

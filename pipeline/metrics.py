@@ -318,11 +318,13 @@ class PipelineMetrics:
         for kind in ("filtering", "outage", "surge"):
             self.active_episodes.labels(kind).set(episodes[kind])
 
-    def serve(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]]) -> None:
-        """Serve /metrics and /health (200 or 503 with a JSON body) over HTTP from a daemon thread."""
+    def serve(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]]) -> int:
+        """Serve /metrics and /health (200 or 503 with a JSON body) over HTTP from a daemon thread;
+        returns the port (port 0 takes a free one, with no window in which another process can)."""
         server = ThreadingHTTPServer((host, port), _handler(self.registry, health))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+        return server.server_address[1]
 
 
 def _handler(

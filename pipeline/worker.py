@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from typing import Any
 
 import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
@@ -18,6 +21,7 @@ from pipeline.engine import Engine
 from pipeline.health import HealthMonitor
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
+from pipeline.stop_deadline import StopDeadline
 from pipeline.topics import declare as declare_topics
 
 
@@ -38,19 +42,41 @@ def run(settings: Settings) -> int:
 
     def health_check() -> tuple[bool, dict]:
         report, now = health.report(), time.monotonic()
-        return report.healthy(now, health.max_age), report.to_record(now, health.max_age)
+        # The pid says which process answered: a test (or an operator) can tell its worker from
+        # another that took the same port.
+        return report.healthy(now, health.max_age), {
+            **report.to_record(now, health.max_age),
+            "pid": os.getpid(),
+        }
 
     try:
-        metrics.serve(settings.metrics_host, settings.metrics_port, health_check)
+        port = metrics.serve(settings.metrics_host, settings.metrics_port, health_check)
     except OSError as exc:
         print(f"pipeline: cannot serve metrics on port {settings.metrics_port}: {exc}", file=sys.stderr)
         return 2
     print(
         f"pipeline: worker {settings.app_id} consuming {settings.posts_topic}@{settings.bootstrap}; "
-        f"metrics on http://127.0.0.1:{settings.metrics_port}/metrics, health on /health",
+        f"metrics on http://127.0.0.1:{port}/metrics, health on /health",
         file=sys.stderr,
         flush=True,
     )
-    worker = faust.Worker(app, classify_stage, detect_stage, loglevel=settings.log_level, quiet=True)
+    deadline = StopDeadline(settings.stop_seconds, os._exit, _say)
+    worker = _Worker(deadline, app, classify_stage, detect_stage, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
     return 0
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, with a deadline on every stop (see pipeline.stop_deadline)."""
+
+    def __init__(self, deadline: StopDeadline, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        self.deadline.signalled()
+        super()._schedule_shutdown(signal)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -6,7 +6,7 @@
 The JSON is committed and provisioned into Grafana as is (deploy/grafana/provisioning/dashboards); edit
 this file, never the JSON. Every panel, target, variable and annotation points at the provisioned
 Prometheus datasource (uid ``prometheus``). Metric names come from pipeline/metrics.py (job "pipeline"),
-replay/metrics.py (job "replay"), Faust's sensor (``pipeline_faust_*``) and the recording rules in
+replay/metrics.py (job "replay") and the recording rules in
 deploy/prometheus/rules/pipeline.yml; tests/deploy/test_dashboards_json.py checks each one exists and
 tests/integration/test_dashboards.py runs every query against a real Prometheus scraping a real stack.
 Standard library only, so it runs with any Python 3.11.
@@ -617,61 +617,53 @@ def pipeline_overview() -> dict[str, Any]:
                 q("max by (topic, partition) (pipeline_consumer_committed_offset)", table=True),
                 q("max by (topic, partition) (pipeline_consumer_lag_records)", table=True),
                 q("max by (topic, partition) (pipeline_consumer_stalled)", table=True),
+                q("max by (topic, partition) (pipeline_consumer_held_records)", table=True),
             ],
             columns={
                 "Value #A": "end offset",
                 "Value #B": "committed",
                 "Value #C": "lag",
                 "Value #D": "stalled",
+                "Value #E": "held for a snapshot",
             },
             sort_by="lag",
             w=24,
             h=7,
         ),
-        row("Faust"),
+        row("Detect stage"),
         timeseries(
-            "Faust events and sends",
-            "What is Faust doing? Stream events/s, messages received per topic and messages sent per topic "
-            "(Faust's own sensor).",
+            "Detect records",
+            "Is the detect stage keeping every record? Detect-topic records per second by what the stage "
+            "did with them: folded into the detector, reread (already in its state, after a restore), bad "
+            "(not a detect record) and lost (gone from the broker when a hole was read again: should be 0), "
+            "and holes in the offsets it read again.",
             [
-                q(f"sum(rate(pipeline_faust_total_events_total[{RATE}]))", "events"),
-                q(
-                    f"sum by (topic) (rate(pipeline_faust_messages_received_per_topic_total[{RATE}]))",
-                    "received {{topic}}",
-                ),
-                q(
-                    f"sum by (topic) (rate(pipeline_faust_topic_messages_sent_total[{RATE}]))",
-                    "sent {{topic}}",
-                ),
+                q(f"sum by (outcome) (rate(pipeline_detect_records_total[{RATE}]))", "{{outcome}}"),
+                q(f"sum(rate(pipeline_detect_gaps_total[{RATE}]))", "holes read again"),
             ],
-            axis="messages/s",
-            w=12,
+            axis="records/s",
+            w=10,
         ),
         timeseries(
-            "Faust latencies (p99)",
-            "Is Kafka slow to answer? p99 of offset-commit latency, of one event's run through an agent, "
-            "and of producer sends, in milliseconds.",
-            [
-                q(quantile(0.99, "pipeline_faust_consumer_commit_latency_bucket"), "commit"),
-                q(quantile(0.99, "pipeline_faust_events_runtime_ms_bucket"), "event runtime"),
-                q(quantile(0.99, "pipeline_faust_producer_send_latency_bucket"), "producer send"),
-            ],
-            unit="ms",
+            "Detector snapshot size",
+            "How big is detection's state? Size of the last snapshot, saved as chunks of at most 512 KiB "
+            "(it grows with the windows open ahead of the watermark, which event-time alignment bounds).",
+            [q("max(pipeline_detect_snapshot_bytes)", "snapshot")],
+            unit="bytes",
             w=8,
         ),
         stat(
-            "Rebalances",
-            "How often has the group rebalanced, and is one going on? Rebalances completed (recovery "
-            "included) since the workers started, one per worker at start-up being normal, and rebalances "
-            "in progress now (Faust's total_rebalances gauges count those, not a total).",
+            "Detect partition",
+            "Who holds detection? Workers holding the detect partition now (1 when a worker runs), take-overs "
+            "from a saved snapshot since the workers started, how long the last one took, and p99 of the "
+            "time to save a snapshot (alerts flushed first), in seconds.",
             [
-                q("sum(pipeline_faust_rebalance_done_latency_count)", "completed"),
-                q(
-                    "sum(pipeline_faust_total_rebalances) + sum(pipeline_faust_total_rebalances_recovering)",
-                    "in progress",
-                ),
+                q("sum(pipeline_detect_owner)", "owners"),
+                q("sum(pipeline_detect_restores_total)", "take-overs"),
+                q("max(pipeline_detect_restore_seconds)", "last take-over (s)"),
+                q(quantile(0.99, "pipeline_detect_snapshot_seconds_bucket"), "p99 save (s)"),
             ],
-            w=4,
+            w=6,
             h=8,
         ),
         row("Event time and detection"),
@@ -778,7 +770,7 @@ def pipeline_overview() -> dict[str, Any]:
     return dashboard(
         "pipeline-overview",
         "Pipeline overview",
-        "Throughput, lag, latency, errors, workers, Faust, event time and replay progress.",
+        "Throughput, lag, latency, errors, workers, the detect stage, event time and replay progress.",
         panels,
         annotations=[FILTERING_ANNOTATION, outages(), SURGE_ANNOTATION],
     )

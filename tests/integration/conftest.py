@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import uuid
@@ -16,7 +17,7 @@ from pipeline.analyze import analyze
 from pipeline.detect import DetectorConfig
 from pipeline.engine import DEDUPE_HORIZON_SECONDS, Engine
 from replay.generate import write_scenario
-from tests.support import free_port, python_module, scrape, wait_until
+from tests.support import python_module, scrape, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -49,9 +50,15 @@ class RunningWorker:
         return self.process.returncode
 
 
+METRICS_LINE = re.compile(r"metrics on http://127\.0\.0\.1:(\d+)/metrics")
+
+
 def start_worker(bootstrap: str, name: str, work_dir: Path, *, partitions: int = 2) -> RunningWorker:
-    """A real `python -m pipeline worker` in group ``name``-app over topics named after ``name``."""
-    port = free_port()
+    """A real `python -m pipeline worker` in group ``name``-app over topics named after ``name``.
+
+    The worker takes any free metrics port itself (``--metrics-port 0``) and prints it: a port picked
+    here and handed over could be taken by another process in between, and the test would then talk
+    to that process (a /health answer of another worker's start-up looked like this worker's)."""
     env = {
         **os.environ,
         "DEAD_LETTER_TOPIC": f"{name}.dead-letter",
@@ -61,21 +68,38 @@ def start_worker(bootstrap: str, name: str, work_dir: Path, *, partitions: int =
         "POSTS_PARTITIONS": str(partitions),
     }
     work_dir.mkdir(parents=True, exist_ok=True)
-    with (work_dir / f"worker-{port}.log").open("w") as log:
+    token = uuid.uuid4().hex[:8]
+    log_path = work_dir / f"worker-{token}.log"
+    with log_path.open("w") as log:
         process = subprocess.Popen(
             python_module(
                 "pipeline", "worker",
                 "--bootstrap", bootstrap,
                 "--topic", f"{name}.posts",
                 "--app-id", f"{name}-app",
-                "--metrics-port", str(port),
-                "--data-dir", str(work_dir / f"faust-{port}"),
+                "--metrics-port", "0",
+                "--data-dir", str(work_dir / f"faust-{token}"),
             ),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
+
+    def announced_port() -> int | None:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the worker exited with {process.returncode}: {log_path.read_text()[-2000:]}"
+            )
+        found = METRICS_LINE.search(log_path.read_text(errors="replace"))
+        return int(found.group(1)) if found else None
+
+    try:
+        port = wait_until(announced_port, timeout=60, what="the worker to announce its metrics port")
+    except AssertionError:
+        process.kill()
+        process.wait()
+        raise
     running = RunningWorker(
         process,
         topic=f"{name}.posts",

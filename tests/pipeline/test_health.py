@@ -13,7 +13,9 @@ def test_a_partition_whose_position_moves_is_never_stalled():
         report = health.observe(step * 10.0, {TP: PartitionOffsets(1000 + step * 100, step * 90, step * 95)},
                                 broker_connected=True)  # fmt: skip
         assert not report.stalled
-    assert report.partitions[0].lag == 1000 + 29 * 100 - 29 * 90
+    # Lag is what is not read yet; what was read and not committed is held, apart.
+    assert report.partitions[0].lag == 1000 + 29 * 100 - (29 * 95 + 1)
+    assert report.partitions[0].held == 29 * 95 + 1 - 29 * 90
 
 
 def test_records_waiting_and_no_progress_for_stall_seconds_is_a_stall():
@@ -38,13 +40,20 @@ def test_an_idle_partition_with_nothing_waiting_is_not_stalled():
 
 
 def test_held_acks_are_not_a_stall_while_reading_goes_on():
-    # The detect agent commits only at snapshots: committed stands still while read advances.
+    # The detect stage commits only at snapshots: committed stands still while read advances.
     health = monitor()
     for step in range(20):
         report = health.observe(
             step * 10.0, {TP: PartitionOffsets(5000, 10, 100 + step)}, broker_connected=True
         )
     assert not report.stalled
+
+
+def test_a_caught_up_partition_reads_zero_lag_while_records_are_held_for_a_snapshot():
+    health = monitor()
+    report = health.observe(0.0, {TP: PartitionOffsets(98, 0, 97)}, broker_connected=True)
+    assert report.partitions[0].lag == 0 and report.partitions[0].held == 98
+    assert report.to_record(0.0, health.max_age)["held"] == {"posts[0]": 98}
 
 
 def test_a_worker_that_never_reads_an_assigned_partition_stalls():
