@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak
+.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak faults
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench: install ## measure throughput and latency on a real broker (BENCH_POSTS, 
 
 soak: install ## one worker under a long max-speed replay on its own broker (SOAK_POSTS, default 5,000,000): RSS, posts/s, lag; writes soak-results.json
 	$(PY) scripts/soak.py
+
+faults: install ## every fault test FAULTS_RUNS times (10) on a real broker: per case runs, alerts equal, posts lost, duplicates, recovery; writes faults-results.json
+	$(PY) scripts/faults.py
 
 seed-feed: $(VENV)/.installed ## rebuild replay/data/seed_feed.jsonl from the seed documents
 	$(PY) -m replay build-seed-feed
