@@ -2,6 +2,10 @@
 
 The Kafka wiring (:mod:`pipeline.classify_service`) only fetches records, hands them here and sends
 what comes back; the tests drive this module without a broker.
+
+An end-of-feed marker (:mod:`feed.end_of_feed`) is not a post: it is neither published nor
+dead-lettered, but goes into its partition's detect record (as an end, at its offset), which is written
+for that partition even when the batch has no post from it. Its offset is committed like any other.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import NamedTuple, Protocol
 
 from feed import FeedError
 from pipeline.engine import Engine, observations_to_json
-from pipeline.intake import decode_post, lang_label, platform_label, region_label
+from pipeline.intake import decode_end_of_feed, decode_post, lang_label, platform_label, region_label
 
 
 class RawRecord(Protocol):
@@ -57,11 +61,13 @@ class ClassifiedBatch:
     langs: Counter[str] = field(default_factory=Counter)
     latest_event_time: float = 0.0
     records: int = 0
+    end_markers: int = 0  # end-of-feed markers read (in the detect records, not published)
 
 
 def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: int) -> ClassifiedBatch:
     batch = ClassifiedBatch()
     rows: dict[int, list] = {}
+    ends: dict[int, list[tuple[int, float]]] = {}
     for record in records:
         batch.records += 1
         partition = record.partition
@@ -69,7 +75,13 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
         try:
             post = decode_post(record.value, max_bytes=max_bytes)
         except FeedError as error:
-            batch.invalid.append((record, error))
+            # Only a record that is not a post can be a marker: posts pay nothing for the check.
+            last_ts = decode_end_of_feed(record.value)
+            if last_ts is None:
+                batch.invalid.append((record, error))
+            else:
+                ends.setdefault(partition, []).append((record.offset, last_ts))
+                batch.end_markers += 1
             continue
         result = engine.classify(post)
         label = result.classification
@@ -88,8 +100,12 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
         if post.ts > batch.latest_event_time:
             batch.latest_event_time = post.ts
     batch.detect = {
-        partition: observations_to_json(partition, observed) for partition, observed in rows.items()
+        partition: observations_to_json(partition, observed, ends.get(partition))
+        for partition, observed in rows.items()
     }
+    for partition, marked in ends.items():
+        if partition not in rows:  # a partition with only its marker in this batch still gets its record
+            batch.detect[partition] = observations_to_json(partition, [], marked)
     return batch
 
 

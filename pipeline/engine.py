@@ -3,7 +3,7 @@
 The Faust agents and ``python -m pipeline analyze`` both call :class:`Engine`, so the streaming
 stack and the offline oracle cannot drift apart. In the stack the two halves run in different agents
 (classification in parallel per partition, detection once over all of them), joined by
-:func:`observation_to_json` / :func:`observation_from_json`.
+:func:`observations_to_json` / :func:`detect_record_from_json`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -59,27 +59,50 @@ class ClassifiedPost:
         )
 
 
-def observations_to_json(source: int, rows: list[tuple[int, str, Observation]]) -> bytes:
+def observations_to_json(
+    source: int, rows: list[tuple[int, str, Observation]], ends: list[tuple[int, float]] | None = None
+) -> bytes:
     """One record of the detect topic: a batch of (source offset, post id, observation) of one source
-    partition, in offset order. Compact arrays, because every post passes through here."""
-    return orjson.dumps(
-        {
-            "source": source,
-            "rows": [
-                [offset, post_id, obs.ts, obs.region, obs.terms, obs.categories, obs.evasions]
-                for offset, post_id, obs in rows
-            ],
-        }
-    )
+    partition, in offset order. Compact arrays, because every post passes through here.
+
+    ``ends`` lists the end-of-feed markers read from the partition in the same batch, as (source offset,
+    the feed's last event time); the field ``"ends"`` is written only when there are some, so a record
+    without markers is byte for byte what it always was, and a reader that does not know the field
+    folds the rows as before."""
+    record: dict[str, Any] = {
+        "source": source,
+        "rows": [
+            [offset, post_id, obs.ts, obs.region, obs.terms, obs.categories, obs.evasions]
+            for offset, post_id, obs in rows
+        ],
+    }
+    if ends:
+        record["ends"] = [[offset, ts] for offset, ts in ends]
+    return orjson.dumps(record)
 
 
-def observations_from_json(raw: bytes) -> list[tuple[int, str, Observation]]:
+class DetectRecord(NamedTuple):
+    """A decoded record of the detect topic."""
+
+    source: int
+    rows: list[tuple[int, str, Observation]]
+    ends: list[tuple[int, float]]  # (source offset, the feed's last event time) of end-of-feed markers
+
+
+def detect_record_from_json(raw: bytes) -> DetectRecord:
     record = orjson.loads(raw)
     source = record["source"]
-    return [
+    rows = [
         (offset, post_id, Observation(ts, region, tuple(terms), tuple(categories), tuple(evasions), source))
         for offset, post_id, ts, region, terms, categories, evasions in record["rows"]
     ]
+    ends = [(int(offset), float(ts)) for offset, ts in record.get("ends", ())]
+    return DetectRecord(source, rows, ends)
+
+
+def observations_from_json(raw: bytes) -> list[tuple[int, str, Observation]]:
+    """The rows of a detect record (its end-of-feed markers left out)."""
+    return detect_record_from_json(raw).rows
 
 
 class RecentIds:
@@ -170,16 +193,46 @@ class DedupedDetector:
             self.recent.forget(watermark)
         return alerts
 
+    def end(self, source: int, source_offset: int, last_ts: float, input_offset: int) -> list[Alert]:
+        """An end-of-feed marker read at ``source_offset`` of partition ``source``: the partition ends
+        (:meth:`Detector.end_source`), and the alerts of the windows that closes come back in order.
+
+        A marker read again (its offset not above the last one seen from its partition) is a redelivery
+        and is dropped like a post: ending is idempotent, and a marker read again after a restart cannot
+        end a partition that a later post had re-opened."""
+        self.input_offset = input_offset
+        if source_offset <= self.seen.get(source, -1):
+            self.redelivered += 1
+            return []
+        self.seen[source] = source_offset
+        alerts = self.detector.end_source(source, last_ts)
+        watermark = self.detector.watermark
+        if watermark is not None and watermark != self._forgotten_at:
+            self._forgotten_at = watermark
+            self.recent.forget(watermark)
+        return alerts
+
     def fold(self, record: bytes, input_offset: int) -> list[Alert]:
-        """One record of the detect topic at ``input_offset``: its rows pushed in order, the alerts they
-        raise in order. A record that is not a detect record raises ValueError and changes nothing."""
+        """One record of the detect topic at ``input_offset``: its rows pushed and its end-of-feed markers
+        applied in source-offset order, the alerts they raise in order. A record that is not a detect
+        record raises ValueError and changes nothing."""
         try:
-            rows = observations_from_json(record)
+            source, rows, ends = detect_record_from_json(record)
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a detect record ({exc!r})") from None
         alerts: list[Alert] = []
-        for source_offset, post_id, observation in rows:
-            alerts += self.push(observation, source_offset, input_offset, post_id)
+        if not ends:
+            for source_offset, post_id, observation in rows:
+                alerts += self.push(observation, source_offset, input_offset, post_id)
+        else:
+            # A marker ends what came before it on its partition; a post after it re-opens the partition.
+            waiting = deque(ends)
+            for source_offset, post_id, observation in rows:
+                while waiting and waiting[0][0] < source_offset:
+                    alerts += self.end(source, *waiting.popleft(), input_offset)
+                alerts += self.push(observation, source_offset, input_offset, post_id)
+            for end_offset, last_ts in waiting:
+                alerts += self.end(source, end_offset, last_ts, input_offset)
         self.input_offset = input_offset  # also when every row was a repeat, or there were none
         return alerts
 

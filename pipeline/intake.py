@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import orjson
 
-from feed import FeedError, Post, post_from_record
+from feed import FeedError, Post, end_of_feed_ts, post_from_record
 
 KNOWN_PLATFORMS = frozenset({"twitter", "facebook", "blog", "chat", "news", "sms", "youtube", "flickr"})
 UNKNOWN = "unknown"
+# A marker is about 40 bytes: anything much larger is not one, and is not decoded a second time.
+MAX_END_OF_FEED_BYTES = 1024
 
 
 def decode_post(raw: bytes | None, *, max_bytes: int) -> Post:
@@ -22,6 +24,17 @@ def decode_post(raw: bytes | None, *, max_bytes: int) -> Post:
         # orjson refuses invalid UTF-8 as well as bad JSON.
         raise FeedError(f"not valid UTF-8 JSON ({exc})", code="invalid_json") from None
     return post_from_record(record)
+
+
+def decode_end_of_feed(raw: bytes | None) -> float | None:
+    """The feed's last event time when ``raw`` is an end-of-feed marker (:mod:`feed.end_of_feed`), else
+    None. Asked only of records that are not posts, so the posts' path pays nothing for it."""
+    if not raw or len(raw) > MAX_END_OF_FEED_BYTES:
+        return None
+    try:
+        return end_of_feed_ts(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return None
 
 
 def platform_label(platform: str | None) -> str:

@@ -43,6 +43,12 @@ examples:
   python -m replay generate --scenario iran2009 --seed 1 -o week.jsonl --truth week.truth.json
   python -m replay build-seed-feed -o /tmp/seed.jsonl
 
+at the end:
+  once the broker has acknowledged every post, one end-of-feed record goes to every partition:
+  {"kind": "end", "ts": <the feed's last event time>}, header iran2009.end: 1, no key (not after
+  Ctrl-C, SIGTERM or a failed post; with --loop, once after the last pass). The pipeline then closes
+  the feed's last windows. --no-end-marker leaves it out, for a topic that live producers go on feeding.
+
 while sending:
   Ctrl-C or SIGTERM   flush what is in flight, print the summary, save the checkpoint, exit 130
   Ctrl-Z, then fg     pause and resume (SIGTSTP / SIGCONT); the schedule continues where it paused
@@ -166,6 +172,14 @@ def _add_send(commands) -> None:
         metavar="MB",
         help="keep up to MB of the checked feed in memory, so the file is read once, not twice "
         "(env REPLAY_MEMORY_MB; default %(default)s; 0 always reads it again)",
+    )
+    run.add_argument(
+        "--no-end-marker",
+        dest="end_marker",
+        action="store_false",
+        help="do not write the end-of-feed record to every partition after the last post (by default "
+        "it is written once every post is acknowledged, so the pipeline closes the feed's last "
+        "windows); for a topic that live producers go on feeding",
     )
     run.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on port P")
     run.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
@@ -426,7 +440,10 @@ def _run_send(args: argparse.Namespace) -> int:
     slots = plan(
         (lambda: kept) if kept is not None else (lambda: read(None)), options, shift=shift, relabel=relabel
     )
-    return _send(args, options, survey, slots, start_position, save_checkpoint)
+    end_of_feed_ts = None
+    if args.end_marker and survey.last_ts is not None:  # an empty feed has no end to mark
+        end_of_feed_ts = survey.last_ts + shift * (options.loops - 1)  # the last pass's last event time
+    return _send(args, options, survey, slots, start_position, save_checkpoint, end_of_feed_ts)
 
 
 def _send(
@@ -436,6 +453,7 @@ def _send(
     slots: Iterable[Slot],
     start_position: int,
     save_checkpoint: Callable[[int, str | None], None],
+    end_of_feed_ts: float | None = None,
 ) -> int:
     from kafka.errors import KafkaError
 
@@ -486,6 +504,7 @@ def _send(
         metrics=metrics,
         pause=pause,
         progress=progress,
+        end_of_feed_ts=end_of_feed_ts,
     )
     try:
         report = replay.run()
@@ -501,8 +520,20 @@ def _send(
         f"{survey.stats.skipped} bad records skipped; at most {report.behind_max:.3f}s behind schedule",
         file=sys.stderr,
     )
+    if report.end_markers and end_of_feed_ts is not None:
+        print(
+            f"replay: end of feed ({format_ts(end_of_feed_ts)}) marked on {report.end_markers} "
+            f"partitions of {args.topic}",
+            file=sys.stderr,
+        )
     if report.first_error:
         print(f"replay: first delivery error: {report.first_error}", file=sys.stderr)
+    if report.end_marker_error:
+        print(
+            f"replay: every post was delivered, but {report.end_marker_error}; the pipeline will not "
+            "close the feed's last windows until the marker is there (rerun with --resume to write it)",
+            file=sys.stderr,
+        )
     if report.interrupted:
         print("replay: rerun with --resume to continue", file=sys.stderr)
         return 130

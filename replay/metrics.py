@@ -40,6 +40,11 @@ class ReplayMetrics:
             registry=self.registry,
         )
         self.paused = Gauge("replay_paused", "1 while the replay is paused.", registry=self.registry)
+        self.end_markers = Counter(
+            "replay_end_markers",
+            "End-of-feed markers the broker acknowledged: one per partition once the whole feed is.",
+            registry=self.registry,
+        )
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:
         start_http_server(port, addr=host, registry=self.registry)

@@ -13,10 +13,11 @@ from typing import NamedTuple
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 from kafka.producer.future import FutureRecordMetadata
 
+from feed import END_OF_FEED_HEADER, END_OF_FEED_HEADER_VALUE, end_of_feed_value
 from replay.wire import WirePost
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class DeliveryCounts:
     acknowledged: int = 0
     failed: int = 0
     first_error: str | None = None
+
+
+class EndOfFeedError(RuntimeError):
+    """An end-of-feed marker the broker did not acknowledge."""
 
 
 class SentBatch(NamedTuple):
@@ -186,6 +191,46 @@ class PostProducer:
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)
         self.collect()
+
+    def send_end_of_feed(self, last_ts: float) -> int:
+        """One end-of-feed marker (:mod:`feed.end_of_feed`) to every partition of the topic, by explicit
+        partition, each waited for until the broker has acknowledged it (acks=all, like the posts).
+
+        Call it once every post is acknowledged: the marker must come after the partition's last post.
+        Returns how many partitions were marked; raises :class:`EndOfFeedError` when one was not. Sent
+        once at the end of a replay, so it costs the send loop nothing."""
+        client = self._producer
+        topic = self.topic
+        value = end_of_feed_value(last_ts)
+        timestamp_ms = round(last_ts * 1000)
+        headers = [(END_OF_FEED_HEADER, END_OF_FEED_HEADER_VALUE)]
+        futures: list[tuple[int, FutureRecordMetadata]] = []
+        partitions: list[int] | None = None
+        while partitions is None or len(futures) < len(partitions):
+            try:
+                if partitions is None:
+                    partitions = sorted(client.partitions_for(topic))
+                partition = partitions[len(futures)]
+                future = client.send(
+                    topic,
+                    value=value,
+                    key=None,
+                    partition=partition,
+                    timestamp_ms=timestamp_ms,
+                    headers=headers,
+                )
+                futures.append((partition, future))
+            except KafkaTimeoutError as exc:  # the broker is away, as for the posts: wait and retry
+                log.warning("broker unavailable (%s); retrying the end-of-feed marker", exc)
+            except KafkaError as exc:
+                raise EndOfFeedError(f"the end-of-feed marker for {topic}: {exc!r}") from exc
+        client.flush()
+        for partition, future in futures:
+            if not future.is_done:
+                raise EndOfFeedError(f"the end-of-feed marker for {topic}[{partition}] was not acknowledged")
+            if future.exception is not None:
+                raise EndOfFeedError(f"the end-of-feed marker for {topic}[{partition}]: {future.exception!r}")
+        return len(futures)
 
     def close(self, timeout: float | None = None) -> None:
         self._producer.close(timeout=timeout)

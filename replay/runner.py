@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from itertools import dropwhile, islice
 
 from replay.metrics import ReplayMetrics
-from replay.producer import PostProducer
+from replay.producer import EndOfFeedError, PostProducer
 from replay.schedule import Pacer, Slot
 
 CHECKPOINT_EVERY_SECONDS = 0.2
@@ -86,10 +86,17 @@ class ReplayReport:
     behind: list[float] = field(default_factory=list)  # per paced post, for pacing error figures
     stalls: int = 0
     interrupted: bool = False
+    end_markers: int = 0  # partitions given an end-of-feed marker the broker acknowledged
+    end_marker_error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """Every post sent was acknowledged, and the replay was not cut short."""
+        return not self.interrupted and self.failed == 0 and self.acknowledged == self.sent
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and self.failed == 0 and self.acknowledged == self.sent
+        return self.delivered and self.end_marker_error is None
 
 
 class Replay:
@@ -106,8 +113,12 @@ class Replay:
         pause: PauseControl | None = None,
         progress=None,
         record_lateness: bool = False,
+        end_of_feed_ts: float | None = None,
     ) -> None:
         self.slots = slots
+        # The feed's last event time: once every post is acknowledged, each partition gets an end-of-feed
+        # marker with it. None: no marker (a live topic that other producers go on feeding).
+        self.end_of_feed_ts = end_of_feed_ts
         self.producer = producer
         self.paced = paced
         self.metrics = metrics
@@ -160,7 +171,21 @@ class Replay:
             counts = self.producer.counts
             report.sent, report.acknowledged, report.failed = counts.sent, counts.acknowledged, counts.failed
             report.first_error = counts.first_error
+        if self.end_of_feed_ts is not None and report.delivered:
+            self._mark_end_of_feed(self.end_of_feed_ts)
         return report
+
+    def _mark_end_of_feed(self, last_ts: float) -> None:
+        """Only after the whole feed was delivered: a replay cut short or failed did not end its feed."""
+        report = self.report
+        try:
+            report.end_markers = self.producer.send_end_of_feed(last_ts)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        except EndOfFeedError as exc:
+            report.end_marker_error = str(exc)
+        if self.metrics and report.end_markers:
+            self.metrics.end_markers.inc(report.end_markers)
 
     def _run_paced(self, slots: Iterator[Slot]) -> None:
         report = self.report

@@ -2,7 +2,10 @@
 
 ``push()`` adds one observation to its tumbling window and advances the watermark (the minimum over
 sources of the largest event time seen, minus the allowed lateness); every window the watermark passes
-is closed, in order, and the tests run on its counts:
+is closed, in order, and the tests run on its counts. ``end_source()`` marks a source as ended (an
+end-of-feed marker was read from it): it no longer holds the watermark back, and once every source has
+ended the watermark is the largest event time of all minus the lateness, where a single source over the
+whole feed ends (``python -m pipeline analyze``). A post on an ended source re-opens it.
 
 1. **Outage** (per region): the region's volume against what the control (every other located region)
    and the region's share of located traffic predict, and against the region's own level (an EWMA that
@@ -147,8 +150,10 @@ class Detector:
         self.late_posts = 0
         self.posts = 0
         self.watermark: float | None = None
-        self._sources: dict[int, float] = {}
-        self._source_min: float | None = None
+        self._sources: dict[int, float] = {}  # the largest event time of each source with posts
+        self._ended_sources: dict[int, float] = {}  # ended sources: the last event time their marker gave
+        self._known_sources = 0  # sources with posts or ended
+        self._source_min: float | None = None  # the smallest of self._sources over sources not ended
         self._windows: dict[int, Window] = {}
         self._next: int | None = None  # index of the next window to close
         self._close_at = math.inf  # the watermark that closes the next window
@@ -173,6 +178,8 @@ class Detector:
     def push(self, obs: Observation) -> list[Alert]:
         """Add one observation; returns the alerts of any windows its watermark closes."""
         ts = obs.ts
+        if self._ended_sources and obs.source in self._ended_sources:
+            self._reopen(obs.source)
         watermark = self.watermark
         if watermark is not None and ts < watermark:
             self.late_posts += 1
@@ -206,16 +213,18 @@ class Detector:
             sample.append((digest, ts, region, obs.terms, obs.categories))
             if len(sample) >= 2 * self._sample_size:
                 window.trim(self._sample_size)
-        # The watermark: min over sources of their max event time, minus the lateness.
+        # The watermark: min over sources (not ended) of their max event time, minus the lateness.
         sources = self._sources
         source = obs.source
         before = sources.get(source)
         if before is not None and ts <= before:
             return []
         sources[source] = ts
-        if before is None or before == self._source_min:
-            self._source_min = min(sources.values())
-        if len(sources) < self.config.min_sources:
+        if before is None:
+            self._recount()
+        elif before == self._source_min:
+            self._source_min = self._live_min() if self._ended_sources else min(sources.values())
+        if self._known_sources < self.config.min_sources:
             return []
         candidate = self._source_min - self._lateness  # type: ignore[operator]
         if watermark is not None and candidate <= watermark:
@@ -228,7 +237,61 @@ class Detector:
     def _note_source(self, source: int, ts: float) -> None:
         if source not in self._sources:
             self._sources[source] = ts
-            self._source_min = min(self._sources.values())
+            self._recount()
+
+    def end_source(self, source: int, last_ts: float) -> list[Alert]:
+        """The source has ended (an end-of-feed marker; ``last_ts`` is the feed's last event time as the
+        marker gives it, kept for the record): it no longer holds the watermark back. Once every known
+        source has ended (and at least ``min_sources`` are known), the watermark is the largest event time
+        of all their posts minus the lateness: exactly where one source over the whole feed ends. The
+        marker's own time never moves the watermark, so alerts depend only on the posts. Returns the
+        alerts of the windows that closes, in order; ending an ended source changes nothing."""
+        if source in self._ended_sources:
+            return []
+        self._ended_sources[source] = last_ts
+        self._recount()
+        if self._known_sources < self.config.min_sources:
+            return []
+        if self._source_min is not None:
+            candidate = self._source_min - self._lateness
+        elif self._sources:
+            candidate = max(self._sources.values()) - self._lateness
+        else:
+            return []
+        watermark = self.watermark
+        if watermark is not None and candidate <= watermark:
+            return []
+        self.watermark = candidate
+        if candidate >= self._close_at:
+            return self._advance()
+        return []
+
+    def _reopen(self, source: int) -> None:
+        """A post on an ended source. When every source had ended, the feed had ended and this post starts
+        a new one (a second replay into the topic): every source counts again, and those that never had
+        a post are forgotten, so the watermark waits for all of them as it did at the start. Otherwise
+        (a live feed whose idle partition was ended) only this source is open again."""
+        ended = self._ended_sources
+        if len(ended) >= self._known_sources:
+            ended.clear()
+        else:
+            del ended[source]
+        self._recount()
+
+    def _recount(self) -> None:
+        """The known sources and the watermark's minimum, after a source was added, ended or re-opened."""
+        ended = self._ended_sources
+        self._known_sources = len(self._sources.keys() | ended.keys()) if ended else len(self._sources)
+        self._source_min = self._live_min()
+
+    def _live_min(self) -> float | None:
+        ended = self._ended_sources
+        live = [ts for source, ts in self._sources.items() if source not in ended]
+        return min(live) if live else None
+
+    def ended_sources(self) -> dict[int, float]:
+        """The sources that have ended, with the last event time their marker gave."""
+        return dict(self._ended_sources)
 
     def _open(self, index: int) -> Window:
         window = self._windows[index] = Window(index * self._width)
@@ -950,6 +1013,7 @@ class Detector:
             "posts": self.posts,
             "watermark": self.watermark,
             "sources": [[source, ts] for source, ts in self._sources.items()],
+            "ended_sources": [[source, ts] for source, ts in self._ended_sources.items()],
             "next": self._next,
             "close_at": None if self._close_at == math.inf else self._close_at,
             "origin": self._origin,
@@ -993,7 +1057,9 @@ class Detector:
         detector.posts = state["posts"]
         detector.watermark = state["watermark"]
         detector._sources = {int(source): ts for source, ts in state["sources"]}
-        detector._source_min = min(detector._sources.values()) if detector._sources else None
+        # Snapshots from before end-of-feed markers have no "ended_sources": no source had ended.
+        detector._ended_sources = {int(source): ts for source, ts in state.get("ended_sources", ())}
+        detector._recount()
         detector._next = state["next"]
         detector._close_at = math.inf if state["close_at"] is None else state["close_at"]
         detector._origin = state["origin"]

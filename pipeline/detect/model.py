@@ -39,7 +39,7 @@ class DetectorConfig:
     # Event time.
     window_seconds: float = 300.0  # tumbling windows, aligned to the epoch
     lateness_seconds: float = 120.0  # watermark = min over sources of their max ts, minus this
-    min_sources: int = 1  # no watermark (nothing closes) until this many sources were seen
+    min_sources: int = 1  # no watermark (nothing closes) until this many sources sent a post or ended
     warmup_seconds: float = 3600.0  # no alert before this much event time (per region for filtering/outage)
     warmup_min_seconds: float = 1800.0  # ... or this much, once warmup_posts (a region: 10%) were seen
     warmup_posts: int = 50_000

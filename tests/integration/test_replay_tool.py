@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from feed import Post, post_from_record, read_feed, write_feed
+from feed import Post, end_of_feed_ts, post_from_record, read_feed, write_feed
 from replay.producer import PostProducer
 from replay.runner import Replay
 from replay.schedule import ReplayOptions, plan
@@ -36,7 +36,7 @@ def new_topic(bootstrap: str, *, log_append_time: bool = False) -> str:
     return name
 
 
-def read_all(bootstrap: str, topic: str, *, idle_ms: int = 5_000) -> list:
+def read_records(bootstrap: str, topic: str, *, idle_ms: int = 5_000) -> list:
     consumer = KafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=idle_ms
     )
@@ -44,6 +44,15 @@ def read_all(bootstrap: str, topic: str, *, idle_ms: int = 5_000) -> list:
         return list(consumer)
     finally:
         consumer.close()
+
+
+def is_end_marker(record) -> bool:
+    return end_of_feed_ts(orjson.loads(record.value)) is not None
+
+
+def read_all(bootstrap: str, topic: str, *, idle_ms: int = 5_000) -> list:
+    """The posts on ``topic``: the end-of-feed marker a finished replay writes after them left out."""
+    return [r for r in read_records(bootstrap, topic, idle_ms=idle_ms) if not is_end_marker(r)]
 
 
 def evenly_spaced_feed(path: Path, count: int, gap: float) -> list[Post]:
@@ -98,11 +107,15 @@ def test_window_loop_and_rate_on_the_broker(kafka_bootstrap, tmp_path):
     _, stderr = process.communicate(timeout=120)
     elapsed = time.monotonic() - started
     assert process.returncode == 0, stderr
-    records = read_all(kafka_bootstrap, topic)
+    span = window[-1].ts - window[0].ts
+    everything = read_records(kafka_bootstrap, topic)
+    # One end-of-feed marker (one partition) after both passes, stamped with the last pass's last post.
+    assert is_end_marker(everything[-1]) and not any(is_end_marker(r) for r in everything[:-1])
+    assert everything[-1].timestamp == round((window[-1].ts + span) * 1000)
+    records = everything[:-1]
     assert len(records) == 2 * len(window)
     ids = [orjson.loads(r.value)["id"] for r in records]
     assert ids == [p.id for p in window] + [f"{p.id}#2" for p in window]
-    span = window[-1].ts - window[0].ts
     stamps = [r.timestamp for r in records]
     assert stamps[: len(window)] == [p.ts_ms for p in window]
     assert stamps[len(window) :] == [round((p.ts + span) * 1000) for p in window]

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from feed import read_feed
+from feed import end_of_feed_ts, read_feed
 from replay.seed import SEED_FEED_PATH
 from tests.support import python_module, wait_until
 
@@ -54,7 +54,12 @@ def test_seed_feed_at_max_speed_is_counted_exactly_once(kafka_bootstrap, worker)
 def test_records_carry_event_time_author_key_and_the_post(kafka_bootstrap, worker):
     result = replay("--bootstrap", kafka_bootstrap, "--topic", worker.topic, "--speed", "max", "--quiet")
     assert result.returncode == 0, result.stderr
-    records = read_topic(kafka_bootstrap, worker.topic, len(SEED_POSTS))
+    # The posts, then one end-of-feed marker per partition (a worker's topic has two).
+    everything = read_topic(kafka_bootstrap, worker.topic, len(SEED_POSTS) + 2)
+    markers = [r for r in everything if end_of_feed_ts(orjson.loads(r.value)) is not None]
+    assert sorted(r.partition for r in markers) == [0, 1]
+    assert {r.timestamp for r in markers} == {max(post.ts_ms for post in SEED_POSTS)}
+    records = [r for r in everything if r not in markers]
     by_id = {post.id: post for post in SEED_POSTS}
     assert len(records) == len(SEED_POSTS)
     for record in records:

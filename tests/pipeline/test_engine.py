@@ -6,8 +6,15 @@ import orjson
 import pytest
 
 from pipeline.analyze import analyze
-from pipeline.detect import Observation
-from pipeline.engine import DedupedDetector, Engine, RecentIds
+from pipeline.detect import Detector, DetectorConfig, Observation
+from pipeline.engine import (
+    DedupedDetector,
+    Engine,
+    RecentIds,
+    detect_record_from_json,
+    observations_from_json,
+    observations_to_json,
+)
 from pipeline.metrics import PipelineMetrics
 from replay.generate import generate
 from tests.support import free_port
@@ -129,3 +136,89 @@ def test_metrics_and_health_are_served_over_http(served):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(url + "/nothing", timeout=5)
     assert missing.value.code == 404
+
+
+# ---------------------------------------------------------------------------------------------------
+# The detect record's end-of-feed markers, and what DedupedDetector does with them.
+
+T = 1245000000.0
+
+
+def seen_at(ts: float, source: int) -> Observation:
+    return Observation(ts, "IR", ("democracy",), ("protest",), source=source)
+
+
+def test_a_detect_record_without_markers_is_the_old_format_and_one_with_them_decodes_both():
+    rows = [(3, "a", seen_at(T, 2)), (5, "b", seen_at(T + 1.5, 2))]
+    plain = observations_to_json(2, rows)
+    assert set(orjson.loads(plain)) == {"source", "rows"}  # what older workers write and read
+    assert detect_record_from_json(plain) == (2, rows, [])
+    marked = observations_to_json(2, rows, [(4, T + 9.0), (6, T + 9.0)])
+    assert orjson.loads(marked)["ends"] == [[4, T + 9.0], [6, T + 9.0]]
+    assert detect_record_from_json(marked) == (2, rows, [(4, T + 9.0), (6, T + 9.0)])
+    assert observations_from_json(marked) == rows  # the rows as before
+
+
+def two_sources() -> DedupedDetector:
+    return DedupedDetector(Detector(DetectorConfig(min_sources=2)))
+
+
+def test_fold_applies_posts_and_markers_in_source_offset_order():
+    state = two_sources()
+    state.fold(observations_to_json(1, [(0, "b0", seen_at(T + 600.0, 1))]), 0)
+    # Source 0: a post, its marker (source 1 alone decides), then a post after the marker (a second
+    # replay): late by then, and source 0 is open again.
+    record = observations_to_json(0, [(0, "a0", seen_at(T, 0)), (2, "a2", seen_at(T + 30.0, 0))], [(1, T)])
+    state.fold(record, 1)
+    assert state.detector.watermark == T + 600.0 - 120.0
+    assert state.detector.late_posts == 1
+    assert state.detector.ended_sources() == {}
+    state.fold(observations_to_json(1, [(1, "b1", seen_at(T + 1000.0, 1))]), 2)
+    assert state.detector.watermark == T + 600.0 - 120.0  # source 0 holds it again
+    # Its marker alone (a record with no rows) ends it again.
+    state.fold(observations_to_json(0, [], [(3, T + 30.0)]), 3)
+    assert state.detector.ended_sources() == {0: T + 30.0}
+    assert state.detector.watermark == T + 1000.0 - 120.0
+    assert state.input_offset == 3
+
+
+def detector_state(state: DedupedDetector) -> dict:
+    return state.detector.snapshot()
+
+
+def test_a_marker_read_again_is_dropped_by_its_offset_and_cannot_end_a_reopened_source():
+    records = [
+        observations_to_json(1, [(0, "b0", seen_at(T + 900.0, 1))]),
+        observations_to_json(0, [(0, "a0", seen_at(T, 0)), (1, "a1", seen_at(T + 60.0, 0))], [(2, T + 60.0)]),
+        observations_to_json(0, [(3, "a3", seen_at(T + 300.0, 0))]),  # re-opens source 0
+    ]
+    once = two_sources()
+    for offset, record in enumerate(records):
+        once.fold(record, offset)
+    again = two_sources()
+    for offset, record in enumerate([*records[:2], records[1], records[2], records[1]]):
+        again.fold(record, offset)  # the marker's record read again, before and after the re-opening
+    assert again.redelivered == 6 and once.redelivered == 0
+    assert again.detector.ended_sources() == once.detector.ended_sources() == {}
+    assert detector_state(again) == detector_state(once)  # nothing depends on the redelivery
+
+
+def test_ended_sources_survive_a_snapshot_and_old_snapshots_restore_with_none():
+    state = two_sources()
+    state.fold(observations_to_json(0, [(0, "a0", seen_at(T, 0))], [(1, T)]), 0)
+    state.fold(observations_to_json(1, [(0, "b0", seen_at(T + 400.0, 1))]), 1)
+    assert state.detector.watermark == T + 400.0 - 120.0  # source 0 ended: only source 1 counts
+    snapshot = orjson.loads(orjson.dumps(state.snapshot()))
+    assert snapshot["detector"]["ended_sources"] == [[0, T]]
+    restored = DedupedDetector.restore(snapshot)
+    assert restored.detector.ended_sources() == {0: T}
+    for current in (state, restored):
+        current.fold(observations_to_json(1, [(1, "b1", seen_at(T + 500.0, 1))]), 2)
+    assert restored.detector.watermark == state.detector.watermark == T + 500.0 - 120.0
+    assert detector_state(restored) == detector_state(state)
+
+    del snapshot["detector"]["ended_sources"]  # written before markers existed
+    old = DedupedDetector.restore(snapshot)
+    assert old.detector.ended_sources() == {}
+    old.fold(observations_to_json(1, [(1, "b1", seen_at(T + 500.0, 1))]), 2)
+    assert old.detector.watermark == T + 400.0 - 120.0  # source 0 holds it, as it did then

@@ -5,7 +5,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from feed import read_feed
+from feed import parse_ts, read_feed
 from replay.cli import build_parser, main, survey_feed
 from replay.seed import SEED_FEED_PATH
 
@@ -137,3 +137,49 @@ def test_generate_refuses_an_unknown_scenario(capsys):
     with pytest.raises(SystemExit):
         main(["generate", "--scenario", "nope", "-o", "x", "--truth", "y"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ((), "last"),  # on by default: the feed's last event time
+        (("--loop", "3"), "last pass"),  # once, after the last pass, with that pass's times
+        (("--no-end-marker",), None),
+    ],
+)
+def test_the_end_of_feed_marker_carries_the_last_event_time_sent(monkeypatch, tmp_path, flags, expected):
+    import replay.cli
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"id": "a", "ts": "2009-06-13T10:00:00Z", "text": "x"}\n'
+        '{"id": "c", "ts": "2009-06-13T10:30:00Z", "text": "z"}\n'
+        '{"id": "b", "ts": "2009-06-13T10:10:00Z", "text": "y"}\n'  # the last line is not the latest
+    )
+    handed: list = []
+    monkeypatch.setattr(replay.cli, "_send", lambda *args: handed.append(args[-1]) or 0)
+    assert (
+        main(
+            [
+                "send",
+                str(feed),
+                "--bootstrap",
+                UNREACHABLE,
+                "--speed",
+                "max",
+                "--state",
+                str(tmp_path),
+                *flags,
+            ]
+        )
+        == 0
+    )
+    latest = parse_ts("2009-06-13T10:30:00Z")
+    assert handed == [{"last": latest, "last pass": latest + 2 * 1800.0, None: None}[expected]]
+
+
+def test_help_explains_the_end_of_feed_marker(capsys):
+    with pytest.raises(SystemExit):
+        main(["send", "--help"])
+    out = capsys.readouterr().out
+    assert "--no-end-marker" in out and '{"kind": "end"' in out and "iran2009.end" in out

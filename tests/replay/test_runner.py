@@ -3,11 +3,13 @@ what is sent in which order, the acknowledged prefix a checkpoint may record, fa
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from kafka.errors import KafkaTimeoutError
 from kafka.partitioner.default import murmur2
 
-from feed import Post
+from feed import END_OF_FEED_HEADER, Post, end_of_feed_ts
+from replay.metrics import ReplayMetrics
 from replay.producer import PostProducer
 from replay.runner import UNPACED_BATCH_POSTS, Replay
 from replay.schedule import ReplayOptions, plan
@@ -28,6 +30,7 @@ class StandInClient:
     def __init__(self, partitions: int = 4, fail_on_send: dict[int, BaseException] | None = None) -> None:
         self.partitions = set(range(partitions))
         self.records: list[tuple[bytes | None, int | None, int, bytes]] = []
+        self.headers: list[list[tuple[str, bytes]] | None] = []  # per record, in the same order
         self.futures: list[StandInFuture] = []
         self.fail_on_send = fail_on_send or {}  # the n-th call to send raises this (once)
         self.calls = 0
@@ -35,11 +38,12 @@ class StandInClient:
     def partitions_for(self, _topic: str) -> set[int]:
         return self.partitions
 
-    def send(self, _topic, *, value, key, partition, timestamp_ms):
+    def send(self, _topic, *, value, key, partition, timestamp_ms, headers=None):
         self.calls += 1
         if (error := self.fail_on_send.pop(self.calls, None)) is not None:
             raise error
         self.records.append((key, partition, timestamp_ms, value))
+        self.headers.append(headers)
         future = StandInFuture()
         self.futures.append(future)
         return future
@@ -125,11 +129,26 @@ def test_records_carry_key_event_time_and_the_default_partitioners_choice():
         assert partition == (murmur2(post.key) & 0x7FFFFFFF) % 3
 
 
-def replay_of(posts: list[WirePost], producer: PostProducer, *, start: int = 0, saved: list | None = None):
+def replay_of(
+    posts: list[WirePost],
+    producer: PostProducer,
+    *,
+    start: int = 0,
+    saved: list | None = None,
+    end_of_feed_ts: float | None = None,
+    metrics: ReplayMetrics | None = None,
+):
     slots = plan(lambda: posts, ReplayOptions(speed=None), shift=1.0)
     save = None if saved is None else (lambda position, last_id: saved.append((position, last_id)))
     return Replay(
-        slots, producer, planned=len(posts), paced=False, start_position=start, save_checkpoint=save
+        slots,
+        producer,
+        planned=len(posts),
+        paced=False,
+        start_position=start,
+        save_checkpoint=save,
+        end_of_feed_ts=end_of_feed_ts,
+        metrics=metrics,
     )
 
 
@@ -182,3 +201,85 @@ def test_a_failed_delivery_is_reported_and_the_checkpoint_stays_before_it(failed
     assert all(position <= failed_post for position, _ in saved)
     if failed_post:
         assert saved[-1] == (failed_post, f"p{failed_post - 1}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The end-of-feed marker.
+
+
+def markers(client: StandInClient) -> list[tuple[tuple, list | None]]:
+    """The records sent that are not posts, with their headers."""
+    return [
+        (record, headers)
+        for record, headers in zip(client.records, client.headers, strict=True)
+        if end_of_feed_ts(orjson.loads(record[3])) is not None
+    ]
+
+
+def test_after_the_whole_feed_is_acknowledged_every_partition_gets_one_marker_last():
+    producer, client = stand_in_producer(partitions=4)
+    posts = wire_posts(UNPACED_BATCH_POSTS + 10)
+    last_ts = posts[-1].ts
+    metrics = ReplayMetrics()
+    report = replay_of(posts, producer, end_of_feed_ts=last_ts, metrics=metrics).run()
+    assert report.ok and report.end_markers == 4
+    assert [value for *_, value in client.records[: len(posts)]] == [post.value for post in posts]
+    sent = client.records[len(posts) :]
+    assert [partition for _, partition, _, _ in sent] == [0, 1, 2, 3]  # explicit, each once, after the posts
+    for key, _, timestamp_ms, value in sent:
+        assert key is None and timestamp_ms == round(last_ts * 1000)
+        assert end_of_feed_ts(orjson.loads(value)) == last_ts
+    assert client.headers[len(posts) :] == [[(END_OF_FEED_HEADER, b"1")]] * 4
+    assert all(headers is None for headers in client.headers[: len(posts)])  # posts carry none
+    assert report.sent == report.acknowledged == len(posts)  # markers are not posts
+    assert metrics.registry.get_sample_value("replay_end_markers_total") == 4
+
+
+def test_no_marker_when_turned_off():
+    producer, client = stand_in_producer()
+    report = replay_of(wire_posts(20), producer, end_of_feed_ts=None).run()
+    assert report.ok and report.end_markers == 0 and markers(client) == []
+
+
+def test_no_marker_after_an_interrupt():
+    producer, client = stand_in_producer(fail_on_send={40: KeyboardInterrupt()})
+    report = replay_of(wire_posts(100), producer, end_of_feed_ts=T0 + 99).run()
+    assert report.interrupted and report.end_markers == 0 and markers(client) == []
+
+
+def test_no_marker_after_a_failed_post():
+    producer, client = stand_in_producer()
+    original_flush = client.flush
+
+    def flush_with_one_failure(timeout=None):
+        client.complete([7], RuntimeError("rejected"))
+        original_flush(timeout)
+
+    client.flush = flush_with_one_failure
+    report = replay_of(wire_posts(20), producer, end_of_feed_ts=T0 + 19).run()
+    assert report.failed == 1 and not report.ok
+    assert markers(client) == []
+
+
+def test_a_marker_the_broker_refuses_fails_the_replay_but_not_its_posts():
+    producer, client = stand_in_producer(partitions=3)
+    posts = wire_posts(10)
+    original_flush = client.flush
+
+    def refuse_the_second_marker(timeout=None):
+        if len(client.futures) > len(posts):
+            client.complete([len(posts) + 1], RuntimeError("not leader"))
+        original_flush(timeout)
+
+    client.flush = refuse_the_second_marker
+    report = replay_of(posts, producer, end_of_feed_ts=T0 + 9).run()
+    assert report.acknowledged == len(posts) and report.failed == 0
+    assert not report.ok
+    assert report.end_marker_error == "the end-of-feed marker for posts[1]: RuntimeError('not leader')"
+
+
+def test_a_broker_away_while_marking_is_waited_for():
+    producer, client = stand_in_producer(partitions=2, fail_on_send={12: KafkaTimeoutError("no metadata")})
+    report = replay_of(wire_posts(10), producer, end_of_feed_ts=T0 + 9).run()
+    assert report.ok and report.end_markers == 2
+    assert [partition for _, partition, _, _ in client.records[10:]] == [0, 1]
