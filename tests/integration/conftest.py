@@ -148,7 +148,7 @@ class Scenario:
     posts: int
     ids: frozenset[str]
     last_ts: float
-    final_watermark: float  # every partition ends within a minute of the feed's end: detection gets here
+    final_watermark: float  # analyze's final watermark: the replay's end-of-feed markers take detection there
     last_hour_posts: int  # posts within the dedupe horizon of the feed's last event time
 
 
@@ -170,6 +170,6 @@ def build_scenario(folder: Path, hours: float) -> Scenario:
         posts=report.posts,
         ids=frozenset(post.id for post in posts),
         last_ts=last_ts,
-        final_watermark=last_ts - DetectorConfig().lateness_seconds - 60,
+        final_watermark=last_ts - DetectorConfig().lateness_seconds,
         last_hour_posts=sum(1 for post in posts if post.ts >= last_ts - DEDUPE_HORIZON_SECONDS),
     )
