@@ -18,6 +18,8 @@ MEASURES: dict[str, str] = {
     "e2e_latency_p50_ms": "produce → posts.classified arrival, median",
     "e2e_latency_p99_ms": "produce → posts.classified arrival, 99th percentile",
     "scaling": "pipeline posts/s by worker count (same group, 4 partitions)",
+    "backlog_posts_per_s": "one worker started on a pre-filled 16-partition topic (iran2009), caught up",
+    "backlog_peak_rss_mb": "that worker's peak resident memory (VmHWM), MiB",
 }
 # Ratio name → (numerator, denominator).
 RATIOS: dict[str, tuple[str, str]] = {

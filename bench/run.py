@@ -23,6 +23,12 @@ over its first S posts (``BENCH_SAMPLE``, 300,000) and the slow Faust baseline o
    topic with a worker running; each id's send time against its arrival on posts.classified. A stage
    at 1,000/s for 10 s goes first, for reference (in the notes).
 8. ``analyze_posts_per_s`` and ``classify_posts_per_s`` — in-process over S posts, after the broker stopped.
+9. ``backlog_posts_per_s`` and ``backlog_peak_rss_mb`` — the first B posts of the iran2009 week
+   (``BENCH_BACKLOG_POSTS``, default N; the week has 923,416) pre-filled into a fresh 16-partition topic,
+   then one worker started on it, timed as in 5 until caught up; its peak RSS (VmHWM), and in the notes
+   the most partitions its event-time alignment held paused (``ALIGN_SECONDS=0 make bench`` runs every
+   worker without alignment). ``--backlog-only`` runs this case alone and prints it without writing the
+   results file.
 
 Each consumer run has its own group; clocks start at the first output record (see bench/stack.py).
 Writes bench-results.json (bench/report.py) and prints a table; progress goes to stderr.
@@ -51,7 +57,7 @@ from bench.baselines import bare_producer, run_aiokafka_consumer, start_faust_pa
 from bench.broker import INTERRUPTED, KAFKA_VERSION, REPO, Broker, Offsets
 from bench.classify_speed import engine_classify_seconds
 from bench.replay_throughput import replay_max
-from bench.report import build_results, format_number, format_table, percentile, rate
+from bench.report import MEASURES, build_results, format_number, format_table, percentile, rate
 from bench.stack import (
     CpuMeter,
     measure_latency,
@@ -61,7 +67,18 @@ from bench.stack import (
     time_group,
     time_pipeline,
 )
-from bench.workload import SCENARIO, Message, load, make_feed, partition_counts, write_prefix
+from bench.workload import (
+    BACKLOG_PARTITIONS,
+    BACKLOG_SCENARIO,
+    SCENARIO,
+    Message,
+    load,
+    make_backlog_feed,
+    make_feed,
+    partition_counts,
+    partition_last_timestamps,
+    write_prefix,
+)
 
 DEFAULT_POSTS = 1_000_000
 DEFAULT_SAMPLE = 300_000
@@ -138,6 +155,8 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.backlog_only:
+        return run_backlog_only(args)
     phases = Phases()
     with tempfile.TemporaryDirectory(prefix="iran2009-bench-") as tmp:
         work = Path(tmp)
@@ -162,6 +181,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             offsets = Offsets(bootstrap)
             try:
                 _kafka_phases(bootstrap, offsets, state, broker.pid())
+                backlog_posts = _backlog_phases(
+                    bootstrap, offsets, state, broker.pid(), args.backlog_posts or total
+                )
             finally:
                 offsets.close()
         finally:
@@ -177,6 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "bench_posts": total,
         "sample_posts": sample,
         "faust_posts": state.faust_posts,
+        "backlog_posts": backlog_posts,
         "scenario": SCENARIO,
         "kafka_python": version("kafka-python"),
         "aiokafka": version("aiokafka"),
@@ -300,6 +323,75 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
     )
 
 
+def _backlog_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | None, posts: int) -> int:
+    """A worker started on a pre-filled 16-partition topic of the iran2009 week (module doc, 9)."""
+    source = "bench-backlog"
+    with run.phases("backlog: generate the week, pre-fill 16 partitions"):
+        feed = run.work / "backlog.jsonl"
+        total = make_backlog_feed(feed, posts)
+        _, messages = load(feed)
+        offsets.create({source: BACKLOG_PARTITIONS})
+        bare_producer(bootstrap, source, messages)
+        ends = offsets.end_offsets(source)
+        if [ends[tp] for tp in sorted(ends)] != partition_counts(messages, BACKLOG_PARTITIONS):
+            raise RuntimeError(f"{source} holds {ends}, not what the partitioner predicts")
+        last = partition_last_timestamps(messages, BACKLOG_PARTITIONS)
+        if last is None:
+            raise ValueError("a post without an author: its partition cannot be known in advance")
+        final_watermark = min(last) / 1000 - _lateness()
+        del messages
+    with run.phases("backlog: one worker until caught up"):
+        timing = time_pipeline(
+            bootstrap, offsets, source=source, name="bench-backlog-1w", workers=1,
+            final_watermark=final_watermark, work_dir=run.work, timeout=max(300.0, total / 1500),
+            broker_pid=broker_pid, partitions=BACKLOG_PARTITIONS,
+        )  # fmt: skip
+    run.measured["backlog_posts_per_s"] = timing.rate
+    run.measured["backlog_peak_rss_mb"] = timing.peak_rss_mb or 0.0
+    align = os.environ.get("ALIGN_SECONDS") or "default"
+    classifiers = ", ".join(f"{rss:.0f}" for rss in timing.classifier_peak_rss_mb) or "none"
+    run.notes["backlog_posts_per_s"] = (
+        f"{timing.posts:,} posts of the {BACKLOG_SCENARIO} week in {BACKLOG_PARTITIONS} partitions: "
+        f"classified+committed after {timing.classified_seconds:.1f}s, detection caught up by "
+        f"{timing.detected_seconds:.1f}s; at most {timing.max_partitions_paused:.0f} partitions paused "
+        f"(ALIGN_SECONDS {align}); cores used: {timing.cpu}"
+    )
+    run.notes["backlog_peak_rss_mb"] = f"its classifier processes' peaks: {classifiers} MiB"
+    return total
+
+
+def run_backlog_only(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the backlog case, on its own broker; prints the figures, writes no results file."""
+    phases = Phases()
+    with tempfile.TemporaryDirectory(prefix="iran2009-bench-") as tmp:
+        work = Path(tmp)
+        broker = Broker(work / "kafka")
+        state = Run(work, phases, work / "unused.jsonl", work / "unused.jsonl", [], 0, 0, 0.0, 0.0)
+        try:
+            with phases("start broker"):
+                broker.start()
+                bootstrap = broker.wait()
+            offsets = Offsets(bootstrap)
+            try:
+                posts = _backlog_phases(
+                    bootstrap, offsets, state, broker.pid(), args.backlog_posts or args.posts
+                )
+            finally:
+                offsets.close()
+        finally:
+            with phases("stop broker"):
+                stop_all()
+                broker.stop()
+    figures = {key: round(value, 1) for key, value in state.measured.items()}
+    for key, value in figures.items():
+        print(f"{key}  {format_number(value)}  {MEASURES[key]}; {state.notes[key]}")
+    print(f"backlog_posts  {posts:,}")
+    print()
+    print("phases (wall time):")
+    print(phases.table())
+    return {**figures, "backlog_posts": posts}
+
+
 def _in_process_phases(run: Run, posts: list) -> None:
     from pipeline.analyze import analyze
     from pipeline.engine import Engine
@@ -354,6 +446,15 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=_env_int("BENCH_FAUST_POSTS", DEFAULT_FAUST_POSTS),
         help="posts for the Faust passthrough (env BENCH_FAUST_POSTS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--backlog-posts",
+        type=int,
+        default=_env_int("BENCH_BACKLOG_POSTS", 0),
+        help="posts of the iran2009 week for the backlog case (env BENCH_BACKLOG_POSTS; default: --posts)",
+    )
+    parser.add_argument(
+        "--backlog-only", action="store_true", help="run only the backlog case and print it (no results file)"
     )
     parser.add_argument("--output", type=Path, default=REPO / "bench-results.json")
     parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS)

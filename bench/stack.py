@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -159,6 +159,7 @@ def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
 class PipelineTopics:
     name: str
     posts: str
+    partitions: int = 4  # of the posts topic, and so of the classified topic
 
     @property
     def app_id(self) -> str:
@@ -171,7 +172,7 @@ class PipelineTopics:
     @property
     def outputs(self) -> dict[str, int]:
         return {
-            f"{self.name}.classified": 4,
+            f"{self.name}.classified": self.partitions,
             f"{self.name}.detect": 1,
             f"{self.name}.alerts": 1,
             f"{self.name}.dead-letter": 1,
@@ -190,7 +191,7 @@ def start_worker(bootstrap: str, topics: PipelineTopics, work_dir: Path) -> Work
         "DETECT_TOPIC": f"{topics.name}.detect",
         "ALERTS_TOPIC": f"{topics.name}.alerts",
         "DEAD_LETTER_TOPIC": f"{topics.name}.dead-letter",
-        "POSTS_PARTITIONS": "4",
+        "POSTS_PARTITIONS": str(topics.partitions),
     }
     log = work_dir / f"worker-{topics.name}-{port}.log"
     with log.open("wb") as handle:
@@ -214,6 +215,11 @@ class Timing:
     milestone_posts: int = 0  # counted until the group committed the milestone offsets
     milestone_seconds: float = 0.0
     cpu: str = ""  # cores used by each process over the timed interval
+    # Pipeline runs: the first worker's peak resident memory (VmHWM, MiB) and its classifier processes',
+    # and the most partitions its classify stage held paused in a metrics reading (event-time alignment).
+    peak_rss_mb: float | None = None
+    classifier_peak_rss_mb: list[float] = field(default_factory=list)
+    max_partitions_paused: float = 0.0
 
     @property
     def milestone_rate(self) -> float:
@@ -319,23 +325,30 @@ def time_pipeline(
     targets: Sequence[int] | None = None,
     milestone: Sequence[int] | None = None,
     broker_pid: int | None = None,
+    partitions: int = 4,
 ) -> Timing:
-    """``workers`` pipeline workers in one group over the pre-filled ``source``; stopped at the end."""
-    topics = PipelineTopics(name, source)
+    """``workers`` pipeline workers in one group over the pre-filled ``source`` (``partitions``
+    partitions); stopped at the end."""
+    topics = PipelineTopics(name, source, partitions)
     offsets.create(topics.outputs)
     running = [start_worker(bootstrap, topics, work_dir) for _ in range(workers)]
+    max_paused = 0.0
 
     def detected() -> bool:
+        nonlocal max_paused
         readings = []
         for worker in running:
             try:
-                readings.append(worker.metrics().get("pipeline_watermark_seconds", 0.0))
+                metrics = worker.metrics()
             except OSError:
                 readings.append(0.0)
+                continue
+            readings.append(metrics.get("pipeline_watermark_seconds", 0.0))
+            max_paused = max(max_paused, metrics.get("pipeline_partitions_paused", 0.0))
         return max(readings) >= final_watermark
 
     try:
-        return time_group(
+        timing = time_group(
             offsets,
             source=source,
             output=topics.classified,
@@ -355,6 +368,12 @@ def time_pipeline(
                 alone={"bench"},
             ),
         )
+        # Before the workers stop: VmHWM is the most the process ever held.
+        first = running[0].process.pid
+        timing.peak_rss_mb = peak_rss_mb(first)
+        timing.classifier_peak_rss_mb = [rss for pid in _children_of(first) if (rss := peak_rss_mb(pid))]
+        timing.max_partitions_paused = max_paused
+        return timing
     except Exception:
         for worker in running:
             print(f"bench: last lines of {worker.log}:", file=sys.stderr)
@@ -363,6 +382,28 @@ def time_pipeline(
     finally:
         for worker in running:
             worker.stop()
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The most resident memory the process ever had (VmHWM), in MiB; None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        return [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return []
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -11,6 +11,10 @@ from replay.generate import SCENARIOS, write_scenario
 
 SCENARIO = "stress"  # 200 posts/s of event time, many authors and terms, nine episodes
 SEED = 1
+# The backlog case: the iran2009 week (923,416 posts at about 1.5 posts/s) into 16 partitions, sparse
+# enough that one fetched batch of a partition spans hours of event time.
+BACKLOG_SCENARIO = "iran2009"
+BACKLOG_PARTITIONS = 16
 
 
 def make_feed(path: Path, posts: int) -> int:
@@ -20,6 +24,20 @@ def make_feed(path: Path, posts: int) -> int:
     write_scenario(SCENARIO, seed=SEED, hours=hours, feed_path=raw)
     count = 0
     with raw.open("rb") as source, path.open("wb") as target:
+        for line in itertools.islice(source, posts):
+            target.write(line)
+            count += 1
+    raw.unlink()
+    return count
+
+
+def make_backlog_feed(path: Path, posts: int) -> int:
+    """Writes the first ``posts`` posts of the iran2009 week (seed 1) to ``path``; returns how many (at
+    most the week's)."""
+    raw = path.with_suffix(".full.jsonl")
+    write_scenario(BACKLOG_SCENARIO, seed=SEED, feed_path=raw)  # its own length: the week
+    with raw.open("rb") as source, path.open("wb") as target:
+        count = 0
         for line in itertools.islice(source, posts):
             target.write(line)
             count += 1
@@ -69,6 +87,25 @@ def partition_counts(messages: list[Message], partitions: int) -> list[int] | No
             partition = memo[key] = (murmur2(key) & 0x7FFFFFFF) % partitions
         counts[partition] += 1
     return counts
+
+
+def partition_last_timestamps(messages: list[Message], partitions: int) -> list[int] | None:
+    """The last record timestamp (ms) of each partition once ``messages`` were sent with keys as in
+    :func:`partition_counts` (None when a message has no key). Detection's watermark ends at the earliest
+    of them minus the lateness: in a sparse feed over 16 partitions, minutes before the feed's end."""
+    from kafka.partitioner.default import murmur2
+
+    last = [0] * partitions
+    memo: dict[bytes, int] = {}
+    for message in messages:
+        key = message.key
+        if key is None:
+            return None
+        partition = memo.get(key)
+        if partition is None:
+            partition = memo[key] = (murmur2(key) & 0x7FFFFFFF) % partitions
+        last[partition] = max(last[partition], message.timestamp_ms)
+    return last
 
 
 def write_prefix(source: Path, target: Path, posts: int) -> None:

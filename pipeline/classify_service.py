@@ -6,6 +6,12 @@ stops with the app, fetches records with aiokafka's ``getmany`` in the consumer 
 ``<app id>-classify``, gives each batch to the pure :func:`pipeline.batch.classify_batch` and sends the
 results as whole producer batches. Offsets are committed only once the broker has acknowledged
 everything produced from them (at least once; the detect agent drops the repeats).
+
+The stage also aligns its partitions in event time (:mod:`pipeline.alignment`, ``ALIGN_SECONDS``): a
+partition that ran far ahead of the slowest one with records waiting is paused until that one catches
+up, so the detector does not hold windows open far ahead of its watermark when a worker starts on a
+backlog. The record timestamp of ``posts`` is the post's event time (the replayer sets it), so nothing
+is decoded for it. Only this worker's own partitions are aligned: it does not see the others'.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from typing import Any
 import faust
 import mode
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError
 
+from pipeline.alignment import Alignment
 from pipeline.batch import (
     ClassifiedBatch,
     Outgoing,
@@ -82,6 +90,9 @@ class ClassifyService(mode.Service):
         self._classifying: InOrder[ClassifiedBatch] = InOrder()
         self._pool: ProcessPoolExecutor | None = None
         self._classifiers = max(1, settings.classify_processes)  # batches being classified at once
+        self._alignment: Alignment[TopicPartition] | None = (
+            Alignment(settings.align_seconds) if settings.align_seconds > 0 else None
+        )
 
     @property
     def group_id(self) -> str:
@@ -179,6 +190,8 @@ class ClassifyService(mode.Service):
                 for tp, tp_records in fetched.items():
                     self._read[tp] = tp_records[-1].offset
                 self._classifying.add(self._classify(records), arrival)
+            if self._alignment is not None:
+                await self._align(fetched)
             # Batches are published in order, as soon as they are classified; the loop waits for one
             # only when as many are ahead as there are classifier processes, which meanwhile work on
             # the next batches while the loop sends and runs the detect agent.
@@ -188,6 +201,39 @@ class ClassifyService(mode.Service):
                 # bounded by this many batches instead of growing with the backlog.
                 await asyncio.wait([self._in_flight[0].delivered])
             await self._commit_delivered(force=False)
+
+    async def _align(self, fetched: dict[TopicPartition, list]) -> None:
+        """Pauses the partitions that ran too far ahead in event time, resumes those the others caught
+        up with. A paused partition's prefetched records are dropped by aiokafka and fetched again from
+        its position after the resume: nothing read is skipped, nothing is read out of order."""
+        assert self.consumer is not None and self._alignment is not None
+        consumer, alignment = self.consumer, self._alignment
+        for tp, tp_records in fetched.items():
+            if tp_records and tp_records[-1].timestamp >= 0:  # -1: a record without a timestamp
+                alignment.read(tp, tp_records[-1].timestamp / 1000)
+        assignment = consumer.assignment()
+        waiting: dict[TopicPartition, bool] = {}
+        try:
+            for tp in assignment:
+                highwater = consumer.highwater(tp)
+                # Not fetched yet: whether records wait is not known, so it counts as waiting.
+                waiting[tp] = highwater is None or await consumer.position(tp) < highwater
+        except IllegalStateError:
+            return  # a rebalance meanwhile: decide on the new assignment next time
+        if consumer.assignment() != assignment:
+            return
+        changes = alignment.decide(waiting)
+        if not changes:
+            return
+        if changes.pause:
+            consumer.pause(*changes.pause)
+        if changes.resume:
+            consumer.resume(*changes.resume)
+        self._export_paused()
+
+    def _export_paused(self) -> None:
+        paused = len(self._alignment.paused) if self._alignment is not None else 0
+        self.metrics.partitions_paused.labels(self.settings.posts_topic).set(paused)
 
     def _classify(self, records: list) -> asyncio.Future:
         max_bytes = self.settings.max_post_bytes
@@ -332,6 +378,10 @@ class _Rebalance(ConsumerRebalanceListener):
         for tp in revoked:
             self.service._read.pop(tp, None)
             self.service._committed.pop(tp, None)
+        if self.service._alignment is not None:
+            # aiokafka forgets the pause of a revoked partition too: if it comes back, it starts unknown.
+            self.service._alignment.forget(revoked)
+            self.service._export_paused()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for tp in assigned:

@@ -372,4 +372,10 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         if self.service.tp in assigned and not self.service._stopping:
-            await self.service.take_over()
+            try:
+                await self.service.take_over()
+            except Exception as exc:
+                # aiokafka logs a listener's exception and goes on, which would leave the detect partition
+                # held and read by nobody: crash the worker instead, so the group gives it to another.
+                log.error("detect: could not take %s over: %r", self.service.tp, exc)
+                self.service._crash(exc)

@@ -9,8 +9,14 @@ group's lag (end offsets minus committed offsets, asked of the broker). It repor
 end RSS, posts/s, and whether the lag still grows at the end; everything goes to soak-results.json.
 Ctrl-C (or SIGTERM) stops the replay, the worker and the broker, and removes the temporary directory.
 
-Environment: SOAK_POSTS (5000000), SOAK_INTERVAL (5 s), SOAK_TIMEOUT (10800 s), SOAK_SCENARIO (stress),
-SOAK_DIR (parent of the temporary directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
+SOAK_MODE=backlog starts the worker on a backlog instead: the iran2009 week (seed 1, 923,416 posts, or its
+first SOAK_POSTS) is replayed at max speed into a 16-partition topic first, then the worker is started
+and sampled the same way (also the partitions its event-time alignment holds paused) until it has caught
+up; the clock starts with the worker.
+
+Environment: SOAK_MODE (replay | backlog), SOAK_POSTS (5000000; backlog: the whole week), SOAK_INTERVAL
+(5 s), SOAK_TIMEOUT (10800 s), SOAK_SCENARIO (stress; backlog: iran2009), SOAK_DIR (parent of the
+temporary directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from pipeline.metrics import read_samples, sample_total
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_SH = REPO / "deploy" / "kafka" / "kafka.sh"
 PARTITIONS = 4
+BACKLOG_PARTITIONS = 16
 NAME = "soak"
 STRESS_RATE = 200.0  # posts/s of the stress scenario; its length is chosen to reach SOAK_POSTS
 LATENESS_SECONDS = 120  # detection's allowed lateness (pipeline.detect.DetectorConfig)
@@ -152,19 +159,74 @@ def generate(feed: Path, posts: int, scenario: str) -> dict[str, Any]:
     }
 
 
-def create_topics(bootstrap: str) -> None:
+def generate_backlog(feed: Path, posts: int, scenario: str) -> dict[str, Any]:
+    """The scenario at its own length and density (iran2009: the week), cut at ``posts`` lines when
+    ``posts`` is above zero."""
+    raw = feed.with_suffix(".full.jsonl")
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "replay", "generate", "--scenario", scenario, "--seed", "1",
+         "-o", str(raw), "--truth", str(feed.with_suffix(".truth.json"))],
+        check=True,
+    )  # fmt: skip
+    count = 0
+    first = last = b""
+    with raw.open("rb") as source, feed.open("wb") as out:
+        for line in source:
+            if posts and count == posts:
+                break
+            out.write(line)
+            first = first or line
+            last = line
+            count += 1
+    raw.unlink()
+    first_ts, last_ts = parse_ts(orjson.loads(first)["ts"]), parse_ts(orjson.loads(last)["ts"])
+    return {
+        "scenario": scenario,
+        "hours": round((last_ts - first_ts) / 3600, 3),
+        "posts": count,
+        "bytes": feed.stat().st_size,
+        "last_ts": last_ts,
+        "generate_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def final_watermark_of(feed: Path, partitions: int) -> float | None:
+    """Where detection's watermark ends once every partition is read: the earliest of the partitions'
+    last event times, minus the lateness. In a sparse feed over 16 partitions a partition's last post can
+    be minutes before the feed's end. The replayer puts a post in partition murmur2(author), as
+    kafka-python does; None when a post has no author (its partition is not known in advance)."""
+    from kafka.partitioner.default import murmur2
+
+    last = [0.0] * partitions
+    partition_of: dict[str, int] = {}
+    with feed.open("rb") as lines:
+        for line in lines:
+            post = orjson.loads(line)
+            author = post.get("author")
+            if not author:
+                return None
+            partition = partition_of.get(author)
+            if partition is None:
+                key = author.encode()
+                partition = partition_of[author] = (murmur2(key) & 0x7FFFFFFF) % partitions
+            last[partition] = max(last[partition], parse_ts(post["ts"]))
+    return min(last) - LATENESS_SECONDS
+
+
+def create_topics(bootstrap: str, partitions: int = PARTITIONS) -> None:
     """The worker's topics, sized before it starts; no size limit on them, so nothing is deleted
     before the worker reads it (the broker's default keeps 1 GiB per partition)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="soak-admin")
     unlimited = {"retention.bytes": "-1", "retention.ms": "-1"}
     try:
-        for name, partitions in (
-            (f"{NAME}.posts", PARTITIONS),
-            (f"{NAME}.classified", PARTITIONS),
+        for name, count in (
+            (f"{NAME}.posts", partitions),
+            (f"{NAME}.classified", partitions),
             (f"{NAME}.detect", 1),
         ):
             with suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(name, partitions, 1, topic_configs=unlimited)])
+                admin.create_topics([NewTopic(name, count, 1, topic_configs=unlimited)])
     finally:
         admin.close()
 
@@ -172,11 +234,11 @@ def create_topics(bootstrap: str) -> None:
 class Lag:
     """The classify group's lag over the posts topic, asked of the broker."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, group: str, topic: str, partitions: int = PARTITIONS) -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         self.group = group
-        self.tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        self.tps = [TopicPartition(topic, p) for p in range(partitions)]
 
     def read(self) -> tuple[int, int]:
         """(records on the posts topic, records not yet committed by the group)."""
@@ -249,15 +311,30 @@ def summarize(samples: list[dict[str, Any]], marks: dict[str, float], feed: dict
         "lag_slope_at_end_per_s": None if final_slope is None else round(final_slope),
         # At the end the lag must drain: a slope above zero means the worker falls further behind.
         "lag_growing_at_end": final_slope is not None and final_slope > 0,
+        "max_partitions_paused": max((s.get("paused", 0) for s in samples), default=0),
         "samples": len(samples),
     }
 
 
+def send_command(feed: Path, bootstrap: str, partitions: int, work: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "replay", "send", str(feed), "--bootstrap", bootstrap,
+        "--topic", f"{NAME}.posts", "--partitions", str(partitions), "--speed", "max", "--quiet",
+        "--state", str(work / "replay-state"),
+    ]  # fmt: skip
+
+
 def main() -> int:
-    posts = env_int("SOAK_POSTS", 5_000_000)
+    mode = os.environ.get("SOAK_MODE") or "replay"
+    if mode not in ("replay", "backlog"):
+        say(f"SOAK_MODE={mode!r}: expected replay or backlog")
+        return 2
+    backlog = mode == "backlog"
+    posts = env_int("SOAK_POSTS", 0 if backlog else 5_000_000)  # backlog: 0 = the whole scenario
     interval = env_float("SOAK_INTERVAL", 5.0)
     timeout = env_float("SOAK_TIMEOUT", 3 * 3600.0)
-    scenario = os.environ.get("SOAK_SCENARIO") or "stress"
+    scenario = os.environ.get("SOAK_SCENARIO") or ("iran2009" if backlog else "stress")
+    partitions = BACKLOG_PARTITIONS if backlog else PARTITIONS
     results_path = Path(os.environ.get("SOAK_RESULTS") or "soak-results.json")
     keep = os.environ.get("SOAK_KEEP") == "1"
     work = Path(tempfile.mkdtemp(prefix="iran2009-soak-", dir=os.environ.get("SOAK_DIR") or None))
@@ -277,19 +354,31 @@ def main() -> int:
     outcome = "interrupted"
     try:
         say(f"working in {work}{' (kept)' if keep else ''}")
-        say(f"generating a {scenario} feed of {posts:,} posts ...")
+        say(f"generating a {scenario} feed of {f'{posts:,}' if posts else 'all its'} posts ...")
         feed = work / "feed.jsonl"
-        feed_info = generate(feed, posts, scenario)
+        feed_info = generate_backlog(feed, posts, scenario) if backlog else generate(feed, posts, scenario)
         say(f"feed: {feed_info['posts']:,} posts, {feed_info['bytes'] / 1e6:,.0f} MB")
 
         say("starting a broker ...")
         bootstrap = broker.start()
-        create_topics(bootstrap)
+        create_topics(bootstrap, partitions)
+        if backlog:
+            say(f"pre-filling {NAME}.posts ({partitions} partitions) before the worker starts ...")
+            started = time.monotonic()
+            with (work / "replay.log").open("w") as replay_log:
+                filled = subprocess.run(
+                    send_command(feed, bootstrap, partitions, work),
+                    stdout=subprocess.DEVNULL, stderr=replay_log, start_new_session=True, check=False,
+                )  # fmt: skip
+            if filled.returncode != 0:
+                raise RuntimeError(f"the replay failed ({filled.returncode}); see {work / 'replay.log'}")
+            feed_info["prefill_seconds"] = round(time.monotonic() - started, 1)
+            say(f"pre-filled in {feed_info['prefill_seconds']}s; starting the worker")
 
         metrics_port = free_port()
         worker_env = {
             **os.environ,
-            "POSTS_PARTITIONS": str(PARTITIONS),
+            "POSTS_PARTITIONS": str(partitions),
             "CLASSIFIED_TOPIC": f"{NAME}.classified",
             "DETECT_TOPIC": f"{NAME}.detect",
             "ALERTS_TOPIC": f"{NAME}.alerts",
@@ -303,6 +392,7 @@ def main() -> int:
                  "--metrics-host", "127.0.0.1", "--data-dir", str(work / "faust")],
                 env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
+        launched = time.monotonic()
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         health_url = f"http://127.0.0.1:{metrics_port}/health"
         deadline = time.monotonic() + 120
@@ -316,8 +406,10 @@ def main() -> int:
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the worker did not become healthy; see {work / 'worker.log'}")
             time.sleep(0.5)
-        lag = Lag(bootstrap, f"{NAME}-classify", f"{NAME}.posts")
+        lag = Lag(bootstrap, f"{NAME}-classify", f"{NAME}.posts", partitions)
         final_watermark = feed_info["last_ts"] - LATENESS_SECONDS - 60
+        if backlog:
+            final_watermark = final_watermark_of(feed, partitions) or final_watermark
 
         def sample(now: float) -> dict[str, Any]:
             metrics = read_samples(metrics_url)
@@ -333,35 +425,41 @@ def main() -> int:
                     sample_total(metrics, "pipeline_consumer_lag_records", topic=f"{NAME}.detect")
                 ),
                 "watermark": sample_total(metrics, "pipeline_watermark_seconds"),
+                "paused": int(sample_total(metrics, "pipeline_partitions_paused")),
             }
             samples.append(record)
             return record
 
-        origin = time.monotonic()
-        sample(0.0)
-        say(f"worker ready (RSS {samples[0]['rss_kb'] / 1024:.0f} MB); replaying at max speed ...")
-        marks["replay_start"] = time.monotonic() - origin
-        replay_log = (work / "replay.log").open("w")
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "replay", "send", str(feed), "--bootstrap", bootstrap,
-             "--topic", f"{NAME}.posts", "--partitions", str(PARTITIONS), "--speed", "max", "--quiet",
-             "--state", str(work / "replay-state")],
-            stdout=subprocess.DEVNULL, stderr=replay_log, start_new_session=True,
-        )  # fmt: skip
-        replay_log.close()
+        if backlog:
+            # The clock starts with the worker, which has been reading since it started.
+            origin = launched
+            sample(time.monotonic() - origin)
+            say(f"worker ready after {samples[0]['t']:.1f}s (RSS {samples[0]['rss_kb'] / 1024:.0f} MB)")
+            marks["replay_start"] = marks["replay_end"] = 0.0
+        else:
+            origin = time.monotonic()
+            sample(0.0)
+            say(f"worker ready (RSS {samples[0]['rss_kb'] / 1024:.0f} MB); replaying at max speed ...")
+            marks["replay_start"] = time.monotonic() - origin
+            replay_log = (work / "replay.log").open("w")
+            sender = subprocess.Popen(
+                send_command(feed, bootstrap, partitions, work),
+                stdout=subprocess.DEVNULL, stderr=replay_log, start_new_session=True,
+            )  # fmt: skip
+            replay_log.close()
         next_sample = time.monotonic() + interval
         while True:
             # Sleep until the next sample, waking early when the replay ends (then sample at once).
             remaining = next_sample - time.monotonic()
             if remaining > 0:
-                if sender.poll() is None:
+                if sender is not None and sender.poll() is None:
                     with suppress(subprocess.TimeoutExpired):
                         sender.wait(timeout=remaining)
                 else:
                     time.sleep(remaining)
             now = time.monotonic()
             next_sample = now + interval
-            if sender.returncode is not None and "replay_end" not in marks:
+            if sender is not None and sender.returncode is not None and "replay_end" not in marks:
                 marks["replay_end"] = now - origin
                 lines = (work / "replay.log").read_text().strip().splitlines()
                 say(lines[-1] if lines else f"replay exited {sender.returncode}")
@@ -395,6 +493,7 @@ def main() -> int:
         if samples and "replay_start" in marks:
             results = {
                 "outcome": outcome,
+                "mode": mode,
                 "feed": feed_info,
                 "summary": summarize(samples, marks, feed_info),
                 "marks": {name: round(at, 2) for name, at in marks.items()},

@@ -34,6 +34,8 @@ def measured(**changes):
         "e2e_latency_p50_ms": 12.345,
         "e2e_latency_p99_ms": 80.0,
         "scaling": {"1": 7000.0, "2": 9000.0},
+        "backlog_posts_per_s": 9000.0,
+        "backlog_peak_rss_mb": 180.04,
     }
     values.update(changes)
     return values
@@ -81,6 +83,8 @@ def test_results_have_exactly_the_required_keys_and_types():
         "e2e_latency_p50_ms",
         "e2e_latency_p99_ms",
         "scaling",
+        "backlog_posts_per_s",
+        "backlog_peak_rss_mb",
         "machine",
         "replay_vs_producer",
         "pipeline_vs_faust_passthrough",
@@ -93,6 +97,7 @@ def test_results_have_exactly_the_required_keys_and_types():
     assert results["replay_vs_producer"] == 0.5
     assert results["pipeline_vs_faust_passthrough"] == 5.0
     assert results["e2e_latency_p50_ms"] == 12.35  # milliseconds keep two decimals
+    assert results["backlog_peak_rss_mb"] == 180.0  # other measures keep one decimal
 
 
 def test_ratios_are_their_measures_divided():
@@ -194,3 +199,20 @@ def test_latency_posts_start_over_with_new_ids_past_the_end_of_the_feed():
     assert [_post_id(m.value) for m in taken] == [m.id for m in taken]
     assert _post_id(b'{"text":"x","id":"late"}') == "late"
     assert _post_id(orjson.dumps({"id": 'a"b'})) == 'a"b'
+
+
+def test_partition_last_timestamps_are_each_partitions_latest_record():
+    from kafka.partitioner.default import murmur2
+
+    from bench.workload import partition_last_timestamps
+
+    messages = [
+        Message(f"p{n}", b"{}", f"author{n % 5}".encode(), 1000 * ((n * 37) % 101)) for n in range(60)
+    ]
+    expected = [0] * 4
+    for message in messages:
+        partition = (murmur2(message.key) & 0x7FFFFFFF) % 4
+        expected[partition] = max(expected[partition], message.timestamp_ms)
+    assert partition_last_timestamps(messages, 4) == expected
+    assert len(set(expected)) > 1  # the partitions do end at different times here
+    assert partition_last_timestamps([*messages, Message("x", b"{}", None, 0)], 4) is None

@@ -31,3 +31,16 @@ def test_cli_reports_bad_environment(monkeypatch, capsys):
     monkeypatch.setenv("METRICS_PORT", "nine")
     assert main(["worker"]) == 2
     assert "METRICS_PORT='nine' is not an integer" in capsys.readouterr().err
+
+
+def test_alignment_defaults_to_a_few_detection_windows_and_zero_turns_it_off():
+    from pipeline.detect import DetectorConfig
+
+    config = DetectorConfig()
+    default = Settings.from_env({}).align_seconds
+    # Past the window and lateness the detector holds open anyway; a few windows, not hours.
+    assert config.window_seconds + config.lateness_seconds <= default <= 6 * config.window_seconds
+    assert Settings.from_env({"ALIGN_SECONDS": "0"}).align_seconds == 0.0
+    assert Settings.from_env({"ALIGN_SECONDS": "3600"}).align_seconds == 3600.0
+    with pytest.raises(ValueError, match="ALIGN_SECONDS='soon' is not a number"):
+        Settings.from_env({"ALIGN_SECONDS": "soon"})
