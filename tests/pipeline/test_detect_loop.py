@@ -143,17 +143,30 @@ async def run_until(loop: DetectLoop, source: MemorySource, stop_at: int | None 
         await loop.step()
 
 
-def reference(detect_log: list[bytes]) -> list[dict]:
-    sink = MemorySink()
-    source = MemorySource(detect_log)
-    loop = make_loop(source, MemoryStore(), sink)
+def run_to_end(
+    source: MemorySource,
+    *,
+    store: MemoryStore | None = None,
+    sink: MemorySink | None = None,
+    snapshot_seconds: float = 0.5,
+) -> tuple[DetectLoop, MemorySink]:
+    """One loop from its start to the end of ``source``, its alerts flushed."""
+    sink = sink if sink is not None else MemorySink()
+    loop = make_loop(
+        source, store if store is not None else MemoryStore(), sink, snapshot_seconds=snapshot_seconds
+    )
 
     async def go() -> None:
         await loop.start()
         await run_until(loop, source)
-        await loop.sink.flush()
+        await sink.flush()
 
     asyncio.run(go())
+    return loop, sink
+
+
+def reference(detect_log: list[bytes]) -> list[dict]:
+    _, sink = run_to_end(MemorySource(detect_log))
     return sink.records()
 
 
@@ -304,31 +317,16 @@ def test_a_detect_record_seen_twice_is_folded_once(detect_log, expected):
                 self.position = records[0][0]  # the same records again next time, as after a retry
             return records
 
-    source, sink = Repeating(detect_log), MemorySink()
-    loop = make_loop(source, MemoryStore(), sink)
-
-    async def go() -> None:
-        await loop.start()
-        await run_until(loop, source)
-        await sink.flush()
-
-    asyncio.run(go())
+    loop, sink = run_to_end(Repeating(detect_log))
     assert loop.counts.reread > 0
     assert loop.counts.records == len(detect_log)
     assert sink.records() == expected
 
 
 def test_a_hole_in_the_offsets_is_read_again(detect_log, expected):
-    source, sink = MemorySource(detect_log), MemorySink()
+    source = MemorySource(detect_log)
     source.holes = {2: 4, 10: 1, 11: 3}  # fetches that skip records, as Faust's consumer did
-    loop = make_loop(source, MemoryStore(), sink)
-
-    async def go() -> None:
-        await loop.start()
-        await run_until(loop, source)
-        await sink.flush()
-
-    asyncio.run(go())
+    loop, sink = run_to_end(source)
     assert loop.counts.gaps == 3 and loop.counts.lost == 0
     assert loop.counts.records == len(detect_log)
     assert sink.records() == expected
@@ -357,15 +355,7 @@ def test_records_gone_from_the_broker_are_counted_lost_not_passed_over_silently(
 
 def test_a_bad_record_is_counted_and_skipped(detect_log, expected):
     junk = [*detect_log[:5], b"not a detect record", *detect_log[5:]]
-    source, sink = MemorySource(junk), MemorySink()
-    loop = make_loop(source, MemoryStore(), sink)
-
-    async def go() -> None:
-        await loop.start()
-        await run_until(loop, source)
-        await sink.flush()
-
-    asyncio.run(go())
+    loop, sink = run_to_end(MemorySource(junk))
     assert loop.counts.bad_records == 1
     assert sink.records() == expected
 
