@@ -25,6 +25,8 @@ class PartitionOffsets:
     end: int | None
     committed: int | None
     read: int | None
+    # Held back on purpose (event-time alignment waits for a slower partition): not a stall.
+    aligned_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,8 @@ class HealthMonitor:
         for tp in sorted(offsets):
             known = offsets[tp]
             position = self._positions.get(tp)
-            if position is None or (position.committed, position.read) != (known.committed, known.read):
+            moved = position is None or (position.committed, position.read) != (known.committed, known.read)
+            if moved or known.aligned_back:  # held back on purpose: its clock starts when let through
                 position = self._positions[tp] = _Position(known.committed, known.read, now)
             idle = now - position.since
             # Everything up to `consumed` was at least handed to the agent; records beyond it wait.

@@ -211,6 +211,11 @@ class PipelineMetrics:
             registry=self.registry,
         )  # fmt: skip
 
+        self.end_markers = Counter(
+            "pipeline_end_markers",
+            "End-of-feed markers read from the posts topic: a replay finished on that partition.",
+            registry=self.registry,
+        )
         self.consumer_held = Gauge(
             "pipeline_consumer_held_records",
             "Records of each assigned partition read and processed but not yet committed (the detect "

@@ -398,7 +398,8 @@ def main() -> int:
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(health_url, timeout=5) as response:
+                # On a backlog the worker is busy from its start: sample as soon as it serves metrics.
+                with urllib.request.urlopen(metrics_url if backlog else health_url, timeout=5) as response:
                     if response.status == 200:
                         break
             except OSError:

@@ -654,9 +654,9 @@ def pipeline_overview() -> dict[str, Any]:
         ),
         stat(
             "Detect partition",
-            "Who holds detection? Workers holding the detect partition now (1 when a worker runs), take-overs "
-            "from a saved snapshot since the workers started, how long the last one took, and p99 of the "
-            "time to save a snapshot (alerts flushed first), in seconds.",
+            "Who holds detection? Workers holding the detect partition now (1 when a worker runs), "
+            "take-overs from a saved snapshot since the workers started, how long the last one took, and "
+            "p99 of the time to save a snapshot (alerts flushed first), in seconds.",
             [
                 q("sum(pipeline_detect_owner)", "owners"),
                 q("sum(pipeline_detect_restores_total)", "take-overs"),

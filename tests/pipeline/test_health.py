@@ -89,3 +89,15 @@ def test_no_stall_is_claimed_while_the_broker_is_unreachable():
     health.observe(0.0, {TP: PartitionOffsets(500, 100, 120)}, broker_connected=True)
     report = health.observe(100.0, {TP: PartitionOffsets(None, 100, 120)}, broker_connected=False)
     assert not report.stalled
+
+
+def test_a_partition_held_back_by_alignment_is_not_a_stall():
+    health = monitor()
+    health.observe(0.0, {TP: PartitionOffsets(500, 100, 120, aligned_back=True)}, broker_connected=True)
+    report = health.observe(
+        600.0, {TP: PartitionOffsets(900, 100, 120, aligned_back=True)}, broker_connected=True
+    )
+    assert not report.stalled
+    # Let through again: its clock runs from the last probe that saw it held, as if it had just moved.
+    assert not health.observe(650.0, {TP: PartitionOffsets(900, 100, 120)}, broker_connected=True).stalled
+    assert health.observe(661.0, {TP: PartitionOffsets(900, 100, 120)}, broker_connected=True).stalled
