@@ -99,6 +99,7 @@ class DetectCounts:
     reread: int = 0  # records below the next offset (already in the state): skipped
     gaps: int = 0  # holes seen in the offsets, read again
     lost: int = 0  # offsets the broker no longer had when a hole was read again
+    skipped: int = 0  # offsets never handed out even when read again: no records (control records)
     alerts_sent: int = 0
     alerts_suppressed: int = 0  # raised again after a restore, already on the alerts topic
     snapshots: int = 0
@@ -226,29 +227,36 @@ class DetectLoop:
         self.unsaved += 1
 
     async def _on_gap(self, offset: int) -> bool:
-        """A record past the next expected offset. True: go on folding from ``offset`` (the records in
-        between are gone for good); False: the source was moved back to read them again."""
+        """A record past the next expected offset. True: go on folding from ``offset``; False: the
+        source was moved back to read the offsets in between again."""
         expected = self.next_offset
-        self.counts.gaps += 1
         earliest = await self.source.earliest()
+        if earliest > expected:
+            # Removed by retention: the snapshot is older than the detect topic keeps its records.
+            self.counts.lost += min(offset, earliest) - expected
+            log.error(
+                "detect records %d..%d are gone from %s (log starts at %d); "
+                "the detector goes on without them",
+                expected,
+                min(offset, earliest) - 1,
+                self.topic,
+                earliest,
+            )
+            self.next_offset = offset
+            return True
+        self.counts.gaps += 1
         rereads = self._gap_rereads.get(expected, 0)
-        if earliest <= expected and rereads < MAX_GAP_REREADS:
+        if rereads < MAX_GAP_REREADS:
             self._gap_rereads[expected] = rereads + 1
             log.warning(
                 "%s: offset %d came after %d; reading %d.. again", self.topic, offset, expected - 1, expected
             )
             await self.source.seek(expected)
             return False
-        # Removed by retention (the snapshot is older than the topic keeps), or never handed out even
-        # when read again: either way the detector cannot have them.
-        self.counts.lost += offset - expected
-        log.error(
-            "detect records %d..%d are gone from %s (log starts at %d); the detector goes on without them",
-            expected,
-            offset - 1,
-            self.topic,
-            earliest,
-        )
+        # Still not handed out after reading them again, though the broker holds them: these offsets
+        # are no records (the control records of transactions, which nothing here writes).
+        log.warning("%s: offsets %d..%d are not records; skipped", self.topic, expected, offset - 1)
+        self.counts.skipped += offset - expected
         self.next_offset = offset
         return True
 

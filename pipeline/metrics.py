@@ -33,7 +33,7 @@ from pipeline.intake import region_label
 if TYPE_CHECKING:
     from pipeline.detect_loop import DetectCounts
 
-DETECT_OUTCOMES = ("folded", "reread", "bad", "lost")
+DETECT_OUTCOMES = ("folded", "reread", "bad", "lost", "skipped")
 
 # The *_created series double every counter's cardinality and no dashboard reads them.
 disable_created_metrics()
@@ -226,7 +226,8 @@ class PipelineMetrics:
         self.detect_records = Counter(
             "pipeline_detect_records",
             "Records of the detect topic by what the detect stage did with them (folded; reread: "
-            "already in its state; bad: not a detect record; lost: gone from the broker when read).",
+            "already in its state; bad: not a detect record; lost: gone from the broker when read; "
+            "skipped: offsets that are no records).",
             ["outcome"],
             registry=self.registry,
         )
@@ -281,6 +282,7 @@ class PipelineMetrics:
             "reread": counts.reread,
             "bad": counts.bad_records,
             "lost": counts.lost,
+            "skipped": counts.skipped,
         }
         for outcome, value in now.items():
             if value > self._detect_counted[outcome]:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.batch import Record, classify_batch
 from pipeline.detect import Alert, Detector, DetectorConfig
-from pipeline.detect_loop import AlertPosition, DetectLoop
+from pipeline.detect_loop import MAX_GAP_REREADS, AlertPosition, DetectLoop
 from pipeline.engine import Engine
 from replay.generate import generate
 
@@ -393,4 +393,19 @@ def test_a_snapshot_from_the_faust_table_era_restores(detect_log, expected):
         await sink.flush()
 
     asyncio.run(go())
+    assert sink.records() == expected
+
+
+def test_offsets_never_handed_out_even_when_read_again_are_skipped_not_lost(detect_log, expected):
+    """Offsets a consumer never hands out though the broker holds them (control records of
+    transactions): read again a few times, then counted as skipped, and nothing is lost."""
+    missing = 40  # the record at this offset stands for a control record: never handed out
+
+    class WithControlRecord(MemorySource):
+        async def fetch(self) -> list[tuple[int, bytes]]:
+            return [(offset, value) for offset, value in await super().fetch() if offset != missing]
+
+    source = WithControlRecord([*detect_log[:missing], b"(a control record)", *detect_log[missing:]])
+    loop, sink = run_to_end(source)
+    assert loop.counts.gaps == MAX_GAP_REREADS + 1 and loop.counts.skipped == 1 and loop.counts.lost == 0
     assert sink.records() == expected
