@@ -30,14 +30,15 @@ SUMMARY = re.compile(r"replay: sent (\d+)/\d+ posts .* in ([\d.]+)s \(([\d,]+) p
 
 
 def replay_max(bootstrap: str, topic: str, feed: Path, state_dir: Path) -> tuple[float, float | None]:
-    """Runs ``python -m replay send FEED --speed max --quiet`` into ``topic`` (created with 4 partitions).
+    """Runs ``python -m replay send FEED --speed max --quiet --no-end-marker`` into ``topic`` (created
+    with 4 partitions): no end-of-feed markers, so it sends what the bare producer sends.
 
     Returns the whole command's wall seconds (start-up, the validating pass, sending, the final flush)
     and replay's own send-loop posts/s from its summary line (None if it could not be read)."""
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "replay", "send", str(feed), "--bootstrap", bootstrap, "--topic", topic,
-         "--partitions", "4", "--speed", "max", "--quiet", "--state", str(state_dir)],
+         "--partitions", "4", "--speed", "max", "--quiet", "--no-end-marker", "--state", str(state_dir)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
