@@ -296,7 +296,7 @@ def detector_checkpoint(kafka: Kafka, name: str) -> dict[str, Any]:
 
 # The detect stage logs these when the offsets it reads are not contiguous (pipeline/detect_loop.py):
 # a hole it reads again, and records gone from the broker that it had to go on without.
-GAP_REREAD = "again"
+GAP_REREAD = "came after"
 RECORDS_LOST = "are gone from"
 
 
@@ -311,7 +311,7 @@ def worker_log_lines(tmp_path: Path, *needles: str) -> list[str]:
 
 
 def detect_gaps(tmp_path: Path) -> list[str]:
-    return worker_log_lines(tmp_path, "came after", RECORDS_LOST)
+    return worker_log_lines(tmp_path, GAP_REREAD, RECORDS_LOST)
 
 
 def assert_alerts_equal(figures: dict[str, Any]) -> None:
