@@ -56,10 +56,6 @@ MAY_BE_EMPTY = {
     ("censorship-watch", "Suppressed watchlist terms", ""): (
         "WatchlistTermSuppressed has `for: 5m` of wall time; the whole replay takes about a minute"
     ),
-    ("pipeline-overview", "Faust latencies (p99)", "B"): (
-        "Faust observes events_runtime_ms only when a stream acks through Stream.ack; both agents read "
-        "noack() streams and ack with Event.ack once the output is safe, so the histogram stays at 0"
-    ),
 }
 
 
