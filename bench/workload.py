@@ -70,13 +70,12 @@ def load(path: Path) -> tuple[list[Post], list[Message]]:
     return posts, messages
 
 
-def partition_counts(messages: list[Message], partitions: int) -> list[int] | None:
-    """How many of ``messages`` kafka-python's default partitioner puts in each partition (murmur2 of the
-    key, as replay's producer does), so a run can be timed over a prefix of a pre-filled topic: the first
-    N messages are the first ``counts[p]`` offsets of each partition. None when a message has no key."""
+def _partitions(messages: list[Message], partitions: int) -> list[int] | None:
+    """The partition kafka-python's default partitioner gives each message (murmur2 of the key, as
+    replay's producer does); None when a message has no key."""
     from kafka.partitioner.default import murmur2
 
-    counts = [0] * partitions
+    chosen: list[int] = []
     memo: dict[bytes, int] = {}
     for message in messages:
         key = message.key
@@ -85,6 +84,19 @@ def partition_counts(messages: list[Message], partitions: int) -> list[int] | No
         partition = memo.get(key)
         if partition is None:
             partition = memo[key] = (murmur2(key) & 0x7FFFFFFF) % partitions
+        chosen.append(partition)
+    return chosen
+
+
+def partition_counts(messages: list[Message], partitions: int) -> list[int] | None:
+    """How many of ``messages`` kafka-python's default partitioner puts in each partition (murmur2 of the
+    key, as replay's producer does), so a run can be timed over a prefix of a pre-filled topic: the first
+    N messages are the first ``counts[p]`` offsets of each partition. None when a message has no key."""
+    chosen = _partitions(messages, partitions)
+    if chosen is None:
+        return None
+    counts = [0] * partitions
+    for partition in chosen:
         counts[partition] += 1
     return counts
 
@@ -93,17 +105,11 @@ def partition_last_timestamps(messages: list[Message], partitions: int) -> list[
     """The last record timestamp (ms) of each partition once ``messages`` were sent with keys as in
     :func:`partition_counts` (None when a message has no key). Detection's watermark ends at the earliest
     of them minus the lateness: in a sparse feed over 16 partitions, minutes before the feed's end."""
-    from kafka.partitioner.default import murmur2
-
+    chosen = _partitions(messages, partitions)
+    if chosen is None:
+        return None
     last = [0] * partitions
-    memo: dict[bytes, int] = {}
-    for message in messages:
-        key = message.key
-        if key is None:
-            return None
-        partition = memo.get(key)
-        if partition is None:
-            partition = memo[key] = (murmur2(key) & 0x7FFFFFFF) % partitions
+    for partition, message in zip(chosen, messages, strict=True):
         last[partition] = max(last[partition], message.timestamp_ms)
     return last
 

@@ -187,11 +187,14 @@ class DedupedDetector:
             self.repeated_ids += 1
             return []
         alerts = self.detector.push(observation)
+        self._forget_behind_watermark()
+        return alerts
+
+    def _forget_behind_watermark(self) -> None:
         watermark = self.detector.watermark
         if watermark is not None and watermark != self._forgotten_at:
             self._forgotten_at = watermark
             self.recent.forget(watermark)
-        return alerts
 
     def end(self, source: int, source_offset: int, last_ts: float, input_offset: int) -> list[Alert]:
         """An end-of-feed marker read at ``source_offset`` of partition ``source``: the partition ends
@@ -206,10 +209,7 @@ class DedupedDetector:
             return []
         self.seen[source] = source_offset
         alerts = self.detector.end_source(source, last_ts)
-        watermark = self.detector.watermark
-        if watermark is not None and watermark != self._forgotten_at:
-            self._forgotten_at = watermark
-            self.recent.forget(watermark)
+        self._forget_behind_watermark()
         return alerts
 
     def fold(self, record: bytes, input_offset: int) -> list[Alert]:

@@ -226,7 +226,11 @@ class Detector:
             self._source_min = self._live_min() if self._ended_sources else min(sources.values())
         if self._known_sources < self.config.min_sources:
             return []
-        candidate = self._source_min - self._lateness  # type: ignore[operator]
+        return self._move_watermark(self._source_min - self._lateness)  # type: ignore[operator]
+
+    def _move_watermark(self, candidate: float) -> list[Alert]:
+        """The watermark moves to ``candidate`` if that is later; the alerts of the windows it closes."""
+        watermark = self.watermark
         if watermark is not None and candidate <= watermark:
             return []
         self.watermark = candidate
@@ -253,17 +257,9 @@ class Detector:
         if self._known_sources < self.config.min_sources:
             return []
         if self._source_min is not None:
-            candidate = self._source_min - self._lateness
-        elif self._sources:
-            candidate = max(self._sources.values()) - self._lateness
-        else:
-            return []
-        watermark = self.watermark
-        if watermark is not None and candidate <= watermark:
-            return []
-        self.watermark = candidate
-        if candidate >= self._close_at:
-            return self._advance()
+            return self._move_watermark(self._source_min - self._lateness)
+        if self._sources:
+            return self._move_watermark(max(self._sources.values()) - self._lateness)
         return []
 
     def _reopen(self, source: int) -> None:
