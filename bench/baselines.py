@@ -33,7 +33,7 @@ PRODUCER_SETTINGS = {
     "delivery_timeout_ms": 600_000,
     "reconnect_backoff_max_ms": 2_000,
 }
-# pipeline.classify_service's consumer settings.
+# pipeline.stream.classify_stage's consumer settings.
 FETCH_SETTINGS = {"max_partition_fetch_bytes": 4 * 1024 * 1024, "fetch_max_bytes": 32 * 1024 * 1024}
 BATCH_RECORDS = 1000  # pipeline.settings.Settings.batch_size
 

@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from pipeline.worker import run
+    from pipeline.stream.worker import run
 
     settings = Settings.from_env(
         bootstrap=args.bootstrap,

@@ -27,11 +27,12 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.detect import ALERT_TYPES, Detector
-from pipeline.intake import region_label
+from feed.taxonomy import ALERT_TYPES
+from pipeline.detect import Detector
+from pipeline.labels import region_label
 
 if TYPE_CHECKING:
-    from pipeline.detect_loop import DetectCounts
+    from pipeline.stream.detect_loop import DetectCounts
 
 DETECT_OUTCOMES = ("folded", "reread", "bad", "lost", "skipped")
 

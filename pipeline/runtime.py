@@ -8,11 +8,7 @@ from __future__ import annotations
 import ctypes
 import gc
 
-# Collect young objects every 50,000 net allocations instead of 700. The worker holds millions of
-# long-lived objects (the detector, Faust, aiokafka); with the default, each batch of posts promoted
-# enough survivors to start full collections: 28-48 of ~100-200 ms each over 300k posts, 10-20% of the
-# event loop. Cycles are still collected, only looked for less often.
-GC_THRESHOLDS = (50_000, 20, 100)
+from feed.runtime import GC_THRESHOLDS  # why: see feed/runtime.py
 
 # glibc raises its mmap threshold each time a large block is freed, after which the multi-megabyte
 # detector snapshots (every SNAPSHOT_SECONDS) are carved out of the heap, which fragments. A fixed

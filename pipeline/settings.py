@@ -64,8 +64,8 @@ class Settings:
     # The detector's state is saved (and the detect records before it acknowledged) at a window close,
     # at most this often: a restart resumes from the last save.
     snapshot_seconds: float = 5.0
-    # Event-time alignment of the classify stage (pipeline/alignment.py): a partition more than this many
-    # seconds of event time ahead of the slowest one with records waiting is paused, so the detector
+    # Event-time alignment of the classify stage (pipeline/stream/alignment.py): a partition more than
+    # this many seconds of event time ahead of the slowest one with records waiting is paused, so the detector
     # does not hold windows open far ahead of its watermark. Three 5-minute windows (DetectorConfig):
     # more than a window plus the lateness, which the detector holds open anyway. 0 = off.
     align_seconds: float = 900.0
@@ -73,7 +73,7 @@ class Settings:
     health_interval: float = 5.0
     # A partition with records waiting whose consumer position has not moved this long is stalled.
     stall_seconds: float = 60.0
-    # A stop (Ctrl-C, SIGTERM) exits within this long whatever hangs (pipeline/stop_deadline.py); the
+    # A stop (Ctrl-C, SIGTERM) exits within this long whatever hangs (pipeline/stream/stop_deadline.py); the
     # stages' own steps are bounded well within it (commit first, then close the clients).
     stop_seconds: float = 60.0
     # Fault injection for the tests: after this many records the classify stage stops fetching while

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from feed import FeedError, FeedStats, Post, format_ts, parse_ts, read_feed
+from feed.runtime import GC_THRESHOLDS  # why: see feed/runtime.py
 from replay.schedule import ReplayOptions, Slot
 from replay.wire import WirePost, relabel, wire_post_from_record
 
@@ -21,11 +22,6 @@ DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
 DEFAULT_PARTITIONS = 4
 DEFAULT_MEMORY_MB = 1024
-# Look for garbage cycles every 50,000 net allocations instead of 700. Checking the feed keeps every
-# post, and kafka-python makes a handful of container objects per send (futures, their callbacks): with
-# the default the collector ran every ~100 posts and a full collection every few thousand, walking all
-# that was kept or in flight. It cost a third of the max-speed send loop (300k posts: 13.0 s → 9.5 s).
-REPLAY_GC_THRESHOLDS = (50_000, 20, 100)
 # What a kept post costs besides its value: the tuple, its id, time and key, the list's slot.
 KEPT_POST_OVERHEAD_BYTES = 260
 FORMAT_CHOICES = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
@@ -359,9 +355,9 @@ def run_send(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """REPLAY_GC_THRESHOLDS while the replay runs; what ``gc.freeze`` set aside is released after."""
+    """GC_THRESHOLDS while the replay runs; what ``gc.freeze`` set aside is released after."""
     previous = gc.get_threshold()
-    gc.set_threshold(*REPLAY_GC_THRESHOLDS)
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
     finally:

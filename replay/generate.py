@@ -35,25 +35,14 @@ from typing import Any
 import orjson
 
 from feed.model import Post, format_ts, parse_ts
+from feed.taxonomy import ALERT_TYPES, CATEGORIES
 
 TEHRAN_OFFSET_S = 4 * 3600 + 30 * 60  # Iran Standard Time, UTC+04:30 (no DST in June 2009)
 JUNE_12_2009 = 1244764800.0  # 2009-06-12T00:00:00Z, election day
 
 LANGS = ("en", "fa", "fa-Latn")
 EN, FA, FL = 0, 1, 2
-CATEGORIES = (
-    "protest",
-    "violence",
-    "arrest",
-    "medical",
-    "censorship",
-    "circumvention",
-    "disinformation",
-    "election",
-    "solidarity",
-    "other",
-)
-EPISODE_TYPES = ("filtering", "outage", "surge")
+EPISODE_TYPES = ALERT_TYPES  # an injected episode is what detection should raise
 DECOY_TYPES = ("fade", "trend")
 MIN_EPISODE_S = 10 * 60
 TABLE = 8192  # size of the lookup tables used to draw weighted choices with one random()

@@ -4,7 +4,8 @@ No Kafka, no Faust: the ``detect`` agent, ``python -m pipeline analyze --alerts`
 :class:`Observation` values to one :class:`Detector` and get :class:`Alert` values back.
 """
 
+from feed.taxonomy import ALERT_TYPES
 from pipeline.detect.detector import Detector
-from pipeline.detect.model import ALERT_TYPES, Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
+from pipeline.detect.model import Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
 
 __all__ = ["ALERT_TYPES", "Alert", "Detector", "DetectorConfig", "Observation", "WatchStatus", "WindowStatus"]

@@ -10,8 +10,6 @@ from typing import Any, NamedTuple
 
 from feed import format_ts
 
-ALERT_TYPES = ("filtering", "outage", "surge")
-
 
 class Observation(NamedTuple):
     """What detection needs of one classified post (a tuple: one is built per post, in the hot path)."""
@@ -27,7 +25,7 @@ class Observation(NamedTuple):
 @cache
 def default_watchlist() -> tuple[str, ...]:
     """The canonical keys of the default watchlist (``pipeline/data/watchlist.json``)."""
-    from pipeline.normalize import Watchlist
+    from pipeline.classify.normalize import Watchlist
 
     return Watchlist.load().keys
 

@@ -15,7 +15,8 @@ import pytest
 from feed import read_feed
 from pipeline.analyze import analyze
 from pipeline.detect import DetectorConfig
-from pipeline.engine import DEDUPE_HORIZON_SECONDS, Engine
+from pipeline.detect.dedupe import DEDUPE_HORIZON_SECONDS
+from pipeline.engine import Engine
 from replay.generate import write_scenario
 from tests.support import python_module, scrape, wait_until
 

@@ -3,7 +3,7 @@
 The worker reads whatever the broker hands it first, so its partitions drift apart in event time, and
 detection, whose watermark is the slowest partition's, holds open every window in between: on the full
 week (923,416 posts) its snapshot grew to 34-46 MB and the worker crashed. The classify stage aligns
-its partitions in event time (pipeline/alignment.py, ``ALIGN_SECONDS``). This test pre-fills the topic
+its partitions in event time (pipeline/stream/alignment.py, ``ALIGN_SECONDS``). This test pre-fills the topic
 with the iran2009 scenario (seed 1) cut to ``BACKLOG_HOURS`` (36 by default; 168 is the full week),
 starts one worker and checks that it catches up with analyze's alerts, each once, with every post
 classified once and in its partition's order, and no snapshot too large for the broker. The figures

@@ -31,7 +31,7 @@ from feed import parse_ts, read_feed
 from pipeline.analyze import analyze
 from pipeline.engine import Engine
 from pipeline.metrics import Samples, read_samples, sample_total
-from pipeline.snapshot_log import Manifest
+from pipeline.stream.snapshot_log import Manifest
 from tests.integration.conftest import RunningWorker, Scenario, build_scenario, start_worker
 from tests.support import free_port, kafka_env, kafka_sh, python_module, wait_until
 
@@ -294,7 +294,7 @@ def detector_checkpoint(kafka: Kafka, name: str) -> dict[str, Any]:
     return {"detect_committed": committed, "snapshot_offsets": snapshots}
 
 
-# The detect stage logs these when the offsets it reads are not contiguous (pipeline/detect_loop.py):
+# The detect stage logs these when the offsets it reads are not contiguous (pipeline/stream/detect_loop.py):
 # a hole it reads again, and records gone from the broker that it had to go on without.
 GAP_REREAD = "came after"
 RECORDS_LOST = "are gone from"
@@ -770,13 +770,14 @@ def test_a_stalled_worker_is_reported_by_health_and_metrics(
         worker.stop(timeout=30)
 
 
-# Before 0d27af8 this failed every time: _probe (pipeline/agents.py) checked the whole Faust assignment,
-# including the detector-state changelog partition, whose committed and read offsets are never tracked, so
-# HealthMonitor.observe saw records waiting and a position that never moved: 503 "stalled" STALL_SECONDS
-# after the first snapshot, on a worker with nothing to do. Later it failed once in a CI run under heavy
-# load with a "starting" answer (never probed) from a worker that had long been running: that answer can
-# only come from another process, which had the port the test picked with free_port() and handed to the
-# worker. Workers now take a free port themselves and print it, and every answer must carry their pid.
+# Before 0d27af8 this failed every time: _probe (then pipeline/agents.py) checked the whole Faust
+# assignment, including the detector-state changelog partition, whose committed and read offsets are never
+# tracked, so HealthMonitor.observe saw records waiting and a position that never moved: 503 "stalled"
+# STALL_SECONDS after the first snapshot, on a worker with nothing to do. Later it failed once in a CI run
+# under heavy load with a "starting" answer (never probed) from a worker that had long been running: that
+# answer can only come from another process, which had the port the test picked with free_port() and handed
+# to the worker. Workers now take a free port themselves and print it, and every answer must carry their
+# pid.
 @pytest.mark.timeout(180)
 def test_a_caught_up_worker_stays_healthy(kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch):
     with monkeypatch.context() as env:

@@ -1,9 +1,15 @@
+import io
+import tempfile
+from pathlib import Path
+
 import orjson
 
 from feed import read_feed
+from pipeline.analyze import analyze
 from pipeline.classify import CATEGORIES
 from pipeline.cli import main
 from pipeline.engine import Engine
+from replay.generate import generate
 from replay.seed import SEED_FEED_PATH
 
 
@@ -47,3 +53,36 @@ def test_bad_lines_are_named_counted_and_skipped_unless_strict(tmp_path, capsys)
 def test_missing_feed(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "none.jsonl")]) == 2
     assert "feed not found" in capsys.readouterr().err
+
+
+def test_analyze_counts_a_post_replayed_twice_once_in_detection():
+    posts, _ = generate("iran2009", seed=2, hours=4)
+    posts = list(posts)
+    once, twice = io.BytesIO(), io.BytesIO()
+    write_feed_bytes(once, posts)
+    # Every tenth post comes again a little later in the file (same id, same event time).
+    doubled = []
+    for i, post in enumerate(posts):
+        doubled.append(post)
+        if i % 10 == 0:
+            doubled.append(post)
+    write_feed_bytes(twice, doubled)
+    alerts = []
+    for buffer in (once, twice):
+        engine, out = Engine(), io.BytesIO()
+        report = analyze_bytes(buffer.getvalue(), engine, out)
+        alerts.append(out.getvalue())
+        assert engine.detector.posts == len(posts)
+    assert alerts[0] == alerts[1] and report.posts == len(doubled)
+
+
+def write_feed_bytes(buffer: io.BytesIO, posts) -> None:
+    for post in posts:
+        buffer.write(post.to_json() + b"\n")
+
+
+def analyze_bytes(raw: bytes, engine: Engine, alerts_out: io.BytesIO):
+    with tempfile.TemporaryDirectory() as folder:
+        feed = Path(folder) / "feed.jsonl"
+        feed.write_bytes(raw)
+        return analyze(feed, engine=engine, alerts_out=alerts_out)

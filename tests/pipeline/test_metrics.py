@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
+import orjson
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
-from pipeline.metrics import observe_many
+from pipeline.metrics import PipelineMetrics, observe_many
+from tests.support import free_port
 
 BUCKETS = (0.001, 0.01, 0.1, 1.0)
 
@@ -31,3 +36,31 @@ def test_observe_many_equals_one_observation_per_post(value):
     # The sum differs only by the rounding of 1,251 additions against one multiplication.
     assert at_once.get_sample_value("latency_seconds_sum") == pytest.approx(value * 1251)
     assert one_by_one.get_sample_value("latency_seconds_sum") == pytest.approx(value * 1251)
+
+
+@pytest.fixture
+def served():
+    metrics = PipelineMetrics()
+    state = {"healthy": True}
+    port = free_port()
+    metrics.serve(
+        "127.0.0.1", port, lambda: (state["healthy"], {"status": "ok" if state["healthy"] else "stalled"})
+    )
+    metrics.posts_consumed.labels("twitter", "IR").inc(3)
+    return f"http://127.0.0.1:{port}", state
+
+
+def test_metrics_and_health_are_served_over_http(served):
+    url, state = served
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        body = response.read().decode()
+    assert 'pipeline_posts_consumed_total{platform="twitter",region="IR"} 3.0' in body
+    with urllib.request.urlopen(url + "/health", timeout=5) as response:
+        assert response.status == 200 and orjson.loads(response.read()) == {"status": "ok"}
+    state["healthy"] = False
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(url + "/health", timeout=5)
+    assert failed.value.code == 503 and orjson.loads(failed.value.read()) == {"status": "stalled"}
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(url + "/nothing", timeout=5)
+    assert missing.value.code == 404

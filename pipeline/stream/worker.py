@@ -1,0 +1,82 @@
+"""The composition root: settings → App → metrics → agents → a running Faust worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import faust
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+from pipeline import runtime
+from pipeline.detect import Detector, DetectorConfig
+from pipeline.engine import Engine
+from pipeline.metrics import PipelineMetrics
+from pipeline.settings import Settings
+from pipeline.stream.app import create_app
+from pipeline.stream.classify_stage import ClassifyService
+from pipeline.stream.detect_stage import DetectService
+from pipeline.stream.health import HealthMonitor
+from pipeline.stream.health_probe import register_agents
+from pipeline.stream.stop_deadline import StopDeadline
+from pipeline.stream.topics import declare as declare_topics
+
+
+def run(settings: Settings) -> int:
+    runtime.tune()
+    app = create_app(settings)
+    metrics = PipelineMetrics()
+    # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.
+    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
+    # The watermark waits for every partition of posts, so the alerts never depend on which partition
+    # happens to be read first (see pipeline/detect).
+    engine = Engine(detector=Detector(DetectorConfig(min_sources=settings.posts_partitions)))
+    health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
+    topics = declare_topics(app, settings)
+    classify_stage = ClassifyService(topics, settings, metrics, engine)
+    detect_stage = DetectService(topics, settings, metrics, engine)
+    register_agents(app, settings, metrics, health, classify_stage, detect_stage)
+
+    def health_check() -> tuple[bool, dict]:
+        report, now = health.report(), time.monotonic()
+        # The pid says which process answered: a test (or an operator) can tell its worker from
+        # another that took the same port.
+        return report.healthy(now, health.max_age), {
+            **report.to_record(now, health.max_age),
+            "pid": os.getpid(),
+        }
+
+    try:
+        port = metrics.serve(settings.metrics_host, settings.metrics_port, health_check)
+    except OSError as exc:
+        print(f"pipeline: cannot serve metrics on port {settings.metrics_port}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"pipeline: worker {settings.app_id} consuming {settings.posts_topic}@{settings.bootstrap}; "
+        f"metrics on http://127.0.0.1:{port}/metrics, health on /health",
+        file=sys.stderr,
+        flush=True,
+    )
+    deadline = StopDeadline(settings.stop_seconds, os._exit, _say)
+    worker = _Worker(deadline, app, classify_stage, detect_stage, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
+    return 0
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, with a deadline on every stop (see pipeline.stream.stop_deadline)."""
+
+    def __init__(self, deadline: StopDeadline, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        self.deadline.signalled()
+        super()._schedule_shutdown(signal)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,58 @@
+"""The records that cross topics (pipeline/records.py): a post's value decoded or refused with a bounded
+reason, and the detect record's format. Pure, no Kafka."""
+
+import orjson
+import pytest
+
+from feed import FeedError
+from pipeline.detect import Observation
+from pipeline.records import (
+    decode_post,
+    detect_record_from_json,
+    observations_from_json,
+    observations_to_json,
+)
+
+LIMIT = 64 * 1024
+
+
+def test_decodes_a_valid_record():
+    raw = orjson.dumps({"id": "a", "ts": "2009-06-13T14:05:09Z", "text": "hi", "platform": "twitter"})
+    post = decode_post(raw, max_bytes=LIMIT)
+    assert (post.id, post.platform, post.ts) == ("a", "twitter", 1244901909.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (None, "empty"),
+        (b"\xff\xfe{}", "invalid_json"),
+        (b"{not json", "invalid_json"),
+        (b'"just a string"', "not_object"),
+        (b'{"id": "a", "text": "x"}', "missing_field"),
+        (b'{"id": "a", "ts": "noon", "text": "x"}', "bad_ts"),
+        (orjson.dumps({"id": "a", "ts": 1, "text": "x" * LIMIT}), "oversized"),
+    ],
+)
+def test_bad_records_are_refused_with_a_bounded_reason(raw, code):
+    with pytest.raises(FeedError) as caught:
+        decode_post(raw, max_bytes=LIMIT)
+    assert caught.value.code == code
+
+
+T = 1245000000.0
+
+
+def seen_at(ts: float, source: int) -> Observation:
+    return Observation(ts, "IR", ("democracy",), ("protest",), source=source)
+
+
+def test_a_detect_record_without_markers_is_the_old_format_and_one_with_them_decodes_both():
+    rows = [(3, "a", seen_at(T, 2)), (5, "b", seen_at(T + 1.5, 2))]
+    plain = observations_to_json(2, rows)
+    assert set(orjson.loads(plain)) == {"source", "rows"}  # what older workers write and read
+    assert detect_record_from_json(plain) == (2, rows, [])
+    marked = observations_to_json(2, rows, [(4, T + 9.0), (6, T + 9.0)])
+    assert orjson.loads(marked)["ends"] == [[4, T + 9.0], [6, T + 9.0]]
+    assert detect_record_from_json(marked) == (2, rows, [(4, T + 9.0), (6, T + 9.0)])
+    assert observations_from_json(marked) == rows  # the rows as before
