@@ -33,6 +33,7 @@ from pipeline.labels import region_label
 
 if TYPE_CHECKING:
     from pipeline.stream.detect_loop import DetectCounts
+    from pipeline.stream.health import HealthReport
 
 DETECT_OUTCOMES = ("folded", "reread", "bad", "lost", "skipped")
 
@@ -323,8 +324,41 @@ class PipelineMetrics:
                 self.surge_observed.labels(key).set(observed)
                 self.surge_expected.labels(key).set(expected)
         episodes = CountOf(episode["type"] for episode in detector.active_episodes())
-        for kind in ("filtering", "outage", "surge"):
+        for kind in ALERT_TYPES:
             self.active_episodes.labels(kind).set(episodes[kind])
+
+    def export_health(self, report: HealthReport) -> None:
+        """A health probe's findings: broker reachability, health, and per-partition offsets, lag and
+        stalls; partitions moved to another worker stop being this worker's series."""
+        self.broker_connected.set(1 if report.broker_connected else 0)
+        self.healthy.set(1 if report.healthy(report.checked_at, max_age=float("inf")) else 0)
+        per_topic: CountOf[str] = CountOf()
+        exported = set()
+        for partition in report.partitions:
+            labels = (partition.topic, str(partition.partition))
+            exported.add(labels)
+            per_topic[partition.topic] += 1
+            if partition.end is not None:
+                self.consumer_end_offset.labels(*labels).set(partition.end)
+            if partition.committed is not None:
+                self.consumer_committed_offset.labels(*labels).set(partition.committed)
+            if partition.lag is not None:
+                self.consumer_lag.labels(*labels).set(partition.lag)
+            if partition.held is not None:
+                self.consumer_held.labels(*labels).set(partition.held)
+            self.consumer_stalled.labels(*labels).set(1 if partition.stalled else 0)
+        for gauge in (
+            self.consumer_end_offset,
+            self.consumer_committed_offset,
+            self.consumer_lag,
+            self.consumer_held,
+            self.consumer_stalled,
+        ):
+            # Partitions moved to another worker stop being this worker's series.
+            for labels in [labels for labels in _label_sets(gauge) if labels not in exported]:
+                gauge.remove(*labels)
+        for topic_name in {labels[0] for labels in _label_sets(self.assigned_partitions)} | set(per_topic):
+            self.assigned_partitions.labels(topic_name).set(per_topic[topic_name])
 
     def serve(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]]) -> int:
         """Serve /metrics and /health (200 or 503 with a JSON body) over HTTP from a daemon thread;
@@ -361,6 +395,10 @@ def _handler(
             pass
 
     return Handler
+
+
+def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
+    return [tuple(sample.labels.values()) for metric in gauge.collect() for sample in metric.samples]
 
 
 def observe_many(histogram: Histogram, value: float, count: int) -> None:

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
 from pipeline.metrics import PipelineMetrics, observe_many
+from pipeline.stream.health import HealthReport, PartitionHealth
 from tests.support import free_port
 
 BUCKETS = (0.001, 0.01, 0.1, 1.0)
@@ -64,3 +65,35 @@ def test_metrics_and_health_are_served_over_http(served):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(url + "/nothing", timeout=5)
     assert missing.value.code == 404
+
+
+def partition(topic: str, number: int, lag: int, stalled: bool = False) -> PartitionHealth:
+    return PartitionHealth(
+        topic, number, end=100, committed=100 - lag, lag=lag, stalled=stalled, idle_seconds=0.0
+    )
+
+
+def test_a_health_report_is_exported_and_partitions_moved_away_stop_being_series():
+    metrics = PipelineMetrics()
+    metrics.export_health(
+        HealthReport(1.0, True, (partition("posts", 0, 3), partition("posts", 1, 0, stalled=True)))
+    )
+    samples = read_registry(metrics)
+    assert samples["pipeline_consumer_lag_records"] == {("posts", "0"): 3.0, ("posts", "1"): 0.0}
+    assert samples["pipeline_consumer_stalled"][("posts", "1")] == 1.0
+    assert samples["pipeline_assigned_partitions"] == {("posts",): 2.0}
+    assert samples["pipeline_healthy"] == {(): 0.0}  # a stalled partition
+
+    metrics.export_health(HealthReport(2.0, True, (partition("posts", 1, 5),)))  # posts[0] moved away
+    samples = read_registry(metrics)
+    assert samples["pipeline_consumer_lag_records"] == {("posts", "1"): 5.0}
+    assert samples["pipeline_assigned_partitions"] == {("posts",): 1.0}
+    assert samples["pipeline_healthy"] == {(): 1.0}
+
+
+def read_registry(metrics: PipelineMetrics) -> dict[str, dict[tuple[str, ...], float]]:
+    found: dict[str, dict[tuple[str, ...], float]] = {}
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            found.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
+    return found
