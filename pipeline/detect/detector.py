@@ -1,5 +1,9 @@
 """The detector: event-time windows, baselines, and the outage / filtering / surge tests. Pure.
 
+The core is here (windows, watermark, learning, grouping, snapshots); each test has its own module,
+mixed into :class:`Detector`: :mod:`.outage`, :mod:`.filtering` and :mod:`.surges`, over the closing
+context of :mod:`.closing`.
+
 ``push()`` adds one observation to its tumbling window and advances the watermark (the minimum over
 sources of the largest event time seen, minus the allowed lateness); every window the watermark passes
 is closed, in order, and the tests run on its counts. ``end_source()`` marks a source as ended (an
@@ -39,12 +43,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.detect.baseline import Level, ShareGroup
+from pipeline.detect.closing import ALL_GROUPS, FREQUENT_PER_WINDOW, LOCATED, NO_REGION, Closing, Episode, Run
+from pipeline.detect.filtering import FilteringTest
 from pipeline.detect.model import Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
-from pipeline.detect.stats import log_binomial_cdf, log_poisson_cdf, log_poisson_sf, score
+from pipeline.detect.outage import OutageTest
+from pipeline.detect.stats import log_poisson_cdf
+from pipeline.detect.surges import SurgeTest
 from pipeline.detect.window import (
     HASH_MASK,
     HASH_MULTIPLIER,
@@ -56,41 +63,6 @@ from pipeline.detect.window import (
 )
 
 SNAPSHOT_VERSION = 1
-LOCATED = "@located"  # the share group of every post with a region
-NO_REGION = ""  # posts without a region
-ALL_GROUPS = "@all"  # (learning) every share group
-SUSPICIOUS_LOG_P = math.log(1e-3)  # unusual enough to date an onset one window early (raises nothing)
-FREQUENT_PER_WINDOW = 2.0  # terms expected this often in a region are tested for filtering (an alarm
-# needs about 18 expected over at most 6 windows)
-RUN_START = 1.0  # a filtering run starts on at least this much evidence (log-likelihood ratio) in a window
-
-
-@dataclass(slots=True)
-class _Run:
-    """A filtering CUSUM run of one term in one region: per window (start, observed, expected, ...)."""
-
-    s: float = 0.0
-    windows: list[list[float]] = field(default_factory=list)  # [start, x, own, cx, ec, ev, ev_exp]
-
-
-@dataclass(slots=True)
-class _Episode:
-    type: str
-    key: str  # alert key
-    region: str | None
-    start: float
-    leader: str  # the internal key: "*", a term, or "category:<c>"
-    members: set[str] = field(default_factory=set)
-    normal: int = 0  # consecutive normal windows
-
-    def ident(self) -> str:
-        return f"{self.type}|{self.key}|{self.region or ''}"
-
-
-def _alert_key(key: str) -> str:
-    if key == "*" or key.startswith("category:"):
-        return key
-    return "term:" + key
 
 
 def _window_status_record(status: WindowStatus) -> dict[str, Any]:
@@ -99,43 +71,7 @@ def _window_status_record(status: WindowStatus) -> dict[str, Any]:
     return record
 
 
-def _upper_ratio(observed: float, expected: float) -> float:
-    """A one-sigma upper bound of observed/expected for a Poisson count."""
-    return (observed + 0.5 + math.sqrt(observed + 0.25)) / expected
-
-
-@dataclass(slots=True)
-class _Closing:
-    """One window being closed: its counts, and what the tests decide (alerts, what learns how fast)."""
-
-    start: float
-    at: float  # detected_at of anything raised now
-    live: bool  # past the warm-up
-    vol: dict[str, int]
-    counts: dict[str, dict[str, int]]
-    located: int
-    located_counts: dict[str, int]
-    levels: dict[str, float]
-    disturbed: set[str] = field(default_factory=set)  # regions out or recovering: left out of tests
-    alerts: list[Alert] = field(default_factory=list)
-    status: list[WatchStatus] = field(default_factory=list)
-    filter_candidates: bool = False
-    volume_factor: float = 1.0  # how fast every volume level learns (1 normal, 0 frozen)
-    group_factor: dict[str, float] = field(default_factory=dict)  # per share group / region level
-    key_factor: dict[str, dict[str, float]] = field(default_factory=dict)  # group -> key -> factor
-
-    def slow_group(self, group: str, factor: float) -> None:
-        self.group_factor[group] = min(factor, self.group_factor.get(group, 1.0))
-
-    def slow_key(self, group: str, key: str, factor: float) -> None:
-        keys = self.key_factor.setdefault(group, {})
-        keys[key] = min(factor, keys.get(key, 1.0))
-
-    def slow_volume(self, factor: float) -> None:
-        self.volume_factor = min(self.volume_factor, factor)
-
-
-class Detector:
+class Detector(OutageTest, FilteringTest, SurgeTest):
     """Outage, filtering and surge detection over a stream of :class:`Observation` (see module doc)."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -161,9 +97,9 @@ class Detector:
         self._closed_posts = 0  # posts in closed windows (with the origin, the warm-up)
         self._levels: dict[str, Level] = {}
         self._groups: dict[str, ShareGroup] = {}
-        self._runs: dict[str, dict[str, _Run]] = {}
+        self._runs: dict[str, dict[str, Run]] = {}
         self._control: dict[str, dict[str, list[float]]] = {}  # region -> term -> [observed, expected] EWMA
-        self._episodes: dict[str, _Episode] = {}
+        self._episodes: dict[str, Episode] = {}
         self._cooldown: dict[str, float] = {}  # region -> end of its post-outage cooldown
         self._reference: list[list[Sampled]] = []
         self._prev_low: dict[str, float] = {}  # region -> volume ratio in the last window
@@ -342,7 +278,7 @@ class Detector:
         for group_id in (LOCATED, NO_REGION):
             if group_id not in self._groups:
                 self._groups[group_id] = ShareGroup(start)
-        ctx = _Closing(
+        ctx = Closing(
             start=start,
             at=end + self._lateness,
             live=self._warm(end - self._origin, self._closed_posts, cfg.warmup_posts),
@@ -435,412 +371,14 @@ class Detector:
         group = self._groups[region]
         return self._warm(start - group.born, group.posts, self.config.warmup_posts // 10)
 
-    def _freeze(self, episode: _Episode, start: float) -> float:
+    def _freeze(self, episode: Episode, start: float) -> float:
         """How fast an episode's keys learn: not at all at first, slowly once it has lasted long."""
         if start - episode.start < self.config.freeze_seconds:
             return 0.0
         return self.config.anomaly_learn
 
-    # -- outage -------------------------------------------------------------------------------------
-    def _outage(self, ctx: _Closing, region: str) -> None:
-        cfg = self.config
-        start = ctx.start
-        ident = f"outage|*|{region}"
-        episode = self._episodes.get(ident)
-        observed = ctx.vol.get(region, 0)
-        own = ctx.levels.get(region, 0.0)
-        control_level = sum(v for r, v in ctx.levels.items() if r not in (region, NO_REGION))
-        control = ctx.located - observed
-        by_control: float | None = None
-        group, everyone = self._groups[region], self._groups[LOCATED]
-        if control_level >= cfg.min_control_volume and everyone.volume > group.volume > 0:
-            if control < cfg.outage_ratio * control_level:
-                # The control collapsed too: a gap in the feed, not this region's outage.
-                if episode is not None:
-                    ctx.disturbed.add(region)
-                    ctx.slow_group(region, self._freeze(episode, start))
-                return
-            share = group.volume / everyone.volume
-            if share < 0.98:
-                by_control = control * share / (1.0 - share)
-        expected = by_control if by_control is not None else own
-        ratio = observed / expected if expected > 0 else 1.0
-        low = False
-        log_p = 0.0
-        if (
-            expected >= cfg.min_region_volume
-            and observed < cfg.outage_ratio * expected
-            and (by_control is None or observed < cfg.outage_ratio * own)
-        ):
-            log_p = log_poisson_cdf(observed, expected)
-            low = log_p < math.log(cfg.outage_p)
-        previous = self._prev_low.get(region, 1.0)
-        self._prev_low[region] = ratio
-        if episode is not None:
-            ctx.disturbed.add(region)
-            ctx.slow_group(region, self._freeze(episode, start))
-            episode.normal = episode.normal + 1 if ratio >= cfg.outage_release_ratio else 0
-            if episode.normal >= cfg.end_windows:
-                del self._episodes[ident]
-                self._cooldown[region] = start + self._width + cfg.outage_cooldown_seconds
-                self._end(ctx, episode, observed, expected)
-            return
-        if not low:
-            return
-        ctx.disturbed.add(region)
-        ctx.slow_group(region, 0.0)
-        if not ctx.live or not self._region_warm(region, start) or self._cooldown.get(region, -1) > start:
-            return
-        onset = start - self._width if previous < 0.75 else start
-        evidence: dict[str, Any] = {"own_level": round(own, 2)}
-        if by_control is not None:
-            evidence["control"] = {"observed": control, "share": round(group.volume / everyone.volume, 4)}
-        self._raise(
-            ctx, _Episode("outage", "*", region, onset, "*"), observed, expected, log_p, evidence=evidence
-        )
-
-    # -- filtering ----------------------------------------------------------------------------------
-    def _filtering(self, ctx: _Closing, region: str) -> None:
-        cfg = self.config
-        start = ctx.start
-        group, everyone = self._groups[region], self._groups[LOCATED]
-        observed_volume = ctx.vol.get(region, 0)
-        runs = self._runs.setdefault(region, {})
-        episodes = [ep for ep in self._episodes.values() if ep.type == "filtering" and ep.region == region]
-        for episode in episodes:
-            factor = self._freeze(episode, start)
-            for key in (episode.leader, *sorted(episode.members)):
-                ctx.slow_key(region, key, factor)
-                ctx.slow_key(LOCATED, key, factor)
-        if observed_volume == 0:
-            return
-        here = ctx.counts.get(region, {})
-        # The control: every other located region, except those out or recovering.
-        away = sorted(ctx.disturbed)
-        away_groups = [self._groups[r] for r in away if r in self._groups]
-        away_counts = [ctx.counts.get(r, {}) for r in away]
-        control_volume = ctx.located - observed_volume - sum(ctx.vol.get(r, 0) for r in away)
-        control_level = everyone.volume - group.volume - sum(g.volume for g in away_groups)
-        use_control = control_level >= cfg.min_control_volume and control_volume >= 0.25 * control_level
-        log_rho = math.log(cfg.filter_rho)
-        keep = 1.0 - cfg.filter_rho
-        controls = self._control.setdefault(region, {})
-        mix = cfg.control_alpha
-        threshold = math.log(cfg.filter_p)
-        cap = 3.0 * -threshold
-        watch = self._watch
-        keys = set(group.frequent)
-        keys.update(runs)
-        keys.update(t for t in watch if t in group.u)
-        candidates: list[tuple[float, str, float, float, float, _Run]] = []
-        measured: dict[str, tuple[float, float]] = {}
-        shares, decay, group_volume = group.u, group.decay, group.volume
-        everyone_scale = everyone.decay * everyone.volume
-        everyone_get = everyone.u.get
-        located_get = ctx.located_counts.get
-        here_get = here.get
-        min_expected, max_ratio = cfg.filter_min_expected, cfg.filter_max_ratio
-        for term in sorted(keys):
-            share = shares.get(term, 0.0) * decay
-            run = runs.get(term)
-            if share <= 0.0:
-                if run is not None:
-                    del runs[term]
-                continue
-            x = here_get(term, 0)
-            own = observed_volume * share  # the region's own history
-            cx = ec = -1.0
-            expected = own
-            if use_control:
-                n_control = everyone_get(term, 0.0) * everyone_scale - share * group_volume
-                cx = float(located_get(term, 0) - x)
-                if away_groups:
-                    for other in away_groups:
-                        n_control -= other.expected_count(term)
-                    cx -= sum(c.get(term, 0) for c in away_counts)
-                ec = control_volume * max(n_control, 0.0) / control_level
-                recent = controls.get(term)
-                if recent is None:
-                    recent = controls[term] = [cx, ec]
-                else:
-                    recent[0] += mix * (cx - recent[0])
-                    recent[1] += mix * (ec - recent[1])
-                if recent[1] > 0.0:
-                    expected = own * min(1.0, recent[0] / recent[1])
-            measured[term] = (x, expected)
-            s = (run.s if run is not None else 0.0) + expected * keep + x * log_rho
-            suspicion = 0.0
-            if run is None and s <= RUN_START and term not in watch:
-                continue  # no run and no evidence: nothing to test
-            if s <= (0.0 if run is not None else RUN_START):
-                if run is not None:
-                    del runs[term]
-            else:
-                if run is None:
-                    run = runs[term] = _Run()
-                run.s = min(s, cap)
-                ev = ev_expected = 0.0
-                if term in watch:
-                    ev = float(here.get("~" + term, 0))
-                    ev_expected = observed_volume * group.share("~" + term)
-                run.windows.append([start, x, own, cx, ec, ev, ev_expected])
-                del run.windows[: -cfg.filter_max_windows]
-                total_x, total_e = self._run_expectation(run, controls.get(term) if use_control else None)
-                testable = total_e >= min_expected and total_x <= max_ratio * total_e
-                if (testable or term in watch) and total_x <= 0.67 * total_e:
-                    log_p = log_poisson_cdf(total_x, total_e)
-                    if log_p < SUSPICIOUS_LOG_P:
-                        suspicion = score(log_p)
-                    if testable and log_p < threshold and self._control_agrees(run):
-                        candidates.append((total_e - total_x, term, total_x, total_e, log_p, run))
-            if term in watch:
-                ctx.status.append(WatchStatus(term, region, float(x), round(expected, 3), suspicion))
-        # Episodes end when the leader's count is back.
-        for episode in episodes:
-            current = measured.get(episode.leader)
-            if current is None or current[1] < 1.0:
-                continue
-            x, expected = current
-            episode.normal = episode.normal + 1 if x >= cfg.filter_release_ratio * expected else 0
-            if episode.normal >= cfg.end_windows:
-                del self._episodes[episode.ident()]
-                self._end(ctx, episode, x, expected)
-                for term in (episode.leader, *episode.members):  # no echo of the episode's own deficit
-                    runs.pop(term, None)
-                candidates = [c for c in candidates if c[1] != episode.leader and c[1] not in episode.members]
-        if not candidates:
-            return
-        ctx.filter_candidates = True
-        for candidate in candidates:
-            ctx.slow_key(region, candidate[1], 0.0)
-            ctx.slow_key(LOCATED, candidate[1], 0.0)
-        if not ctx.live:
-            return
-        active, fresh = self._fresh(episodes, candidates)
-        if not fresh:
-            return
-        posts = [post for sample in self._reference for post in sample if post[2] == region]
-        index = self._index(posts, [c[1] for c in fresh] + [ep.leader for ep in active])
-        groups: list[list[tuple[float, str, float, float, float, _Run]]] = []
-        for candidate in fresh:
-            term = candidate[1]
-            home = next((ep for ep in active if self._related(term, ep.leader, index)), None)
-            if home is not None:
-                home.members.add(term)
-                continue
-            for members in groups:
-                if self._related(term, members[0][1], index):
-                    members.append(candidate)
-                    break
-            else:
-                groups.append([candidate])
-        for members in groups:
-            _, term, total_x, total_e, log_p, run = members[0]
-            others = tuple(sorted(c[1] for c in members[1:]))
-            onset = run.windows[0][0]
-            evidence: dict[str, Any] = {"windows": len(run.windows)}
-            if all(row[3] >= 0 for row in run.windows):
-                evidence["control"] = {
-                    "observed": sum(row[3] for row in run.windows),
-                    "expected": round(sum(row[4] for row in run.windows), 2),
-                }
-            else:
-                evidence["control"] = None
-            if term in watch:
-                ev = sum(row[5] for row in run.windows)
-                ev_expected = sum(row[6] for row in run.windows)
-                evidence["evasions"] = {
-                    "observed": ev,
-                    "expected": round(ev_expected, 3),
-                    "rising": ev >= 2 and ev > 2.0 * ev_expected,
-                }
-            episode = _Episode("filtering", _alert_key(term), region, onset, term, set(others))
-            self._raise(ctx, episode, total_x, total_e, log_p, terms=others, evidence=evidence)
-
-    def _control_agrees(self, run: _Run) -> bool:
-        """Whether the region's share of the term's posts (region + control) over the run is low too.
-
-        Conditional on the total, that share is binomial whatever moved the term everywhere alike (a fade
-        the baselines have not caught up with, a surge), so a common change cannot pass this test. It
-        applies once the control expects a few of the term's posts over the run.
-        """
-        cfg = self.config
-        x = own = cx = ec = 0.0
-        for row in run.windows:
-            if row[3] < 0:
-                return True  # no control in some window: the region's own history decides
-            x += row[1]
-            own += row[2]
-            cx += row[3]
-            ec += row[4]
-        if ec < cfg.control_min_expected or own <= 0.0:
-            return True
-        return log_binomial_cdf(x, x + cx, own / (own + ec)) < math.log(cfg.control_p)
-
-    def _run_expectation(self, run: _Run, recent: list[float] | None) -> tuple[float, float]:
-        """The run's observed and expected totals, for a Poisson lower tail of "so few".
-
-        The expectation is the region's own history, scaled down (never up) by how the term fares in the
-        control lately (``recent``: EWMAs of the control's observed and expected counts): an upper bound
-        (one sigma, on the counts of about 1/control_alpha windows) of that ratio, so a term fading
-        everywhere alike predicts its own fade while a control low by chance barely matters. Without
-        control traffic the region's own history decides alone.
-        """
-        x = own = 0.0
-        for row in run.windows:
-            x += row[1]
-            own += row[2]
-        if recent is not None and recent[1] > 0.0:
-            scale = 1.0 / self.config.control_alpha
-            return x, own * min(1.0, _upper_ratio(recent[0] * scale, recent[1] * scale))
-        return x, own
-
-    # -- surges -------------------------------------------------------------------------------------
-    def _surges(self, ctx: _Closing, sample: list[Sampled]) -> None:
-        """Tests '*', terms and categories over every region not out or recovering."""
-        cfg = self.config
-        start = ctx.start
-        excluded = ctx.disturbed
-        episodes = [ep for ep in self._episodes.values() if ep.type == "surge"]
-        for episode in episodes:
-            factor = self._freeze(episode, start)
-            if episode.leader == "*":
-                ctx.slow_volume(factor)
-            else:
-                for key in (episode.leader, *sorted(episode.members)):
-                    ctx.slow_key(ALL_GROUPS, key, factor)
-        high: set[str] = set()
-        candidates: list[tuple[float, str, float, float, float]] = []
-        threshold = math.log(cfg.surge_p)
-        # Volume.
-        observed = sum(n for region, n in ctx.vol.items() if region not in excluded)
-        expected = sum(v for region, v in ctx.levels.items() if region not in excluded)
-        if expected > 0 and observed >= 1.5 * expected and observed >= 5:
-            log_p = log_poisson_sf(observed, expected)
-            if log_p < SUSPICIOUS_LOG_P:
-                high.add("*")
-            if (
-                observed >= cfg.surge_ratio * expected
-                and observed >= cfg.surge_min_count
-                and log_p < threshold
-            ):
-                candidates.append((observed - expected, "*", observed, expected, log_p))
-        measured: dict[str, tuple[float, float]] = {"*": (observed, expected)}
-        self._measured_surges = measured
-        # Shares.
-        total = observed
-        groups = self._groups
-        parts = [groups[LOCATED], groups[NO_REGION]]
-        minus = [groups[r] for r in sorted(excluded) if r in groups]
-        denominator = sum(g.volume for g in parts) - sum(g.volume for g in minus)
-        watched = {ep.leader for ep in episodes if ep.leader != "*"}
-        if total > 0 and denominator > 0:
-            merged = dict(ctx.located_counts)
-            for key, n in ctx.counts.get(NO_REGION, {}).items():
-                merged[key] = merged.get(key, 0) + n
-            for region in sorted(excluded):
-                for key, n in ctx.counts.get(region, {}).items():
-                    merged[key] = merged.get(key, 0) - n
-            minimum = max(cfg.surge_min_count, cfg.surge_min_share * total)
-            scales = [(g.u.get, g.decay * g.volume) for g in parts]
-            scales += [(g.u.get, -g.decay * g.volume) for g in minus]
-            per_share = total / denominator
-            for key in sorted({key for key, x in merged.items() if x >= 5 and key[0] != "~"} | watched):
-                x = merged.get(key, 0)
-                n_key = 0.0
-                for get, scale in scales:
-                    n_key += get(key, 0.0) * scale
-                expected_key = per_share * max(n_key, 0.0)
-                measured[key] = (x, expected_key)
-                floor = max(expected_key, cfg.surge_floor_expected)
-                if x < 1.5 * floor:
-                    continue
-                log_p = log_poisson_sf(x, floor)
-                if log_p < SUSPICIOUS_LOG_P:
-                    high.add(key)
-                if x >= minimum and x >= cfg.surge_ratio * floor and log_p < threshold:
-                    candidates.append((x - expected_key, key, x, expected_key, log_p))
-        # Episodes end when the leader is back to normal.
-        for episode in episodes:
-            x, expected_key = measured.get(episode.leader, (0.0, 0.0))
-            floor = max(expected_key, cfg.surge_floor_expected)
-            back = x < cfg.surge_release_ratio * floor or log_poisson_sf(x, floor) > SUSPICIOUS_LOG_P
-            episode.normal = episode.normal + 1 if back else 0
-            if episode.normal >= cfg.end_windows:
-                del self._episodes[episode.ident()]
-                self._end(ctx, episode, x, expected_key)
-        previous = self._prev_high
-        self._prev_high = high
-        if not candidates:
-            return
-        for candidate in candidates:
-            if candidate[1] == "*":
-                ctx.slow_volume(0.0)
-            else:
-                ctx.slow_key(ALL_GROUPS, candidate[1], 0.0)
-        if not ctx.live:
-            return
-        active, fresh = self._fresh(episodes, candidates)
-        if not fresh:
-            return
-        posts = [post for post in sample if post[2] not in excluded]
-        index = self._index(posts, [c[1] for c in fresh] + [ep.leader for ep in active])
-        found: list[list[tuple[float, str, float, float, float]]] = []
-        for candidate in fresh:
-            key = candidate[1]
-            if key == "*":
-                found.append([candidate])
-                continue
-            home = next(
-                (ep for ep in active if ep.leader != "*" and self._related(key, ep.leader, index)), None
-            )
-            if home is not None:
-                home.members.add(key)
-                continue
-            for members in found:
-                if members[0][1] != "*" and self._related(key, members[0][1], index):
-                    members.append(candidate)
-                    break
-            else:
-                found.append([candidate])
-        for members in found:
-            _, key, x, expected_key, log_p = members[0]
-            others = tuple(sorted(c[1] for c in members[1:]))
-            onset = start - self._width if key in previous else start
-            episode = _Episode("surge", _alert_key(key), None, onset, key, set(others))
-            evidence = {"ratio": round(x / max(expected_key, cfg.surge_floor_expected), 2), "volume": total}
-            self._raise(ctx, episode, x, expected_key, log_p, terms=others, evidence=evidence)
-
-    def _raise(
-        self,
-        ctx: _Closing,
-        episode: _Episode,
-        observed: float,
-        expected: float,
-        log_p: float,
-        *,
-        terms: tuple[str, ...] = (),
-        evidence: dict[str, Any] | None = None,
-    ) -> None:
-        """Open an episode and raise its one onset alert."""
-        self._episodes[episode.ident()] = episode
-        ctx.alerts.append(
-            Alert(
-                type=episode.type,
-                key=episode.key,
-                region=episode.region,
-                start=episode.start,
-                detected_at=ctx.at,
-                observed=observed,
-                expected=round(expected, 2),
-                score=score(log_p),
-                terms=terms,
-                evidence=evidence,
-            )
-        )
-
     # -- grouping -----------------------------------------------------------------------------------
-    def _fresh(self, episodes: list[_Episode], candidates: list) -> tuple[list[_Episode], list]:
+    def _fresh(self, episodes: list[Episode], candidates: list) -> tuple[list[Episode], list]:
         """The episodes still open, and the candidates (sorted, largest excess first) none of them reports."""
         active = [ep for ep in episodes if ep.ident() in self._episodes]
         reported: set[str] = set()
@@ -886,12 +424,12 @@ class Detector:
             return True
         return len(posts_a & posts_b) >= self.config.group_overlap * smaller
 
-    def _end(self, ctx: _Closing, episode: _Episode, observed: float, expected: float) -> None:
+    def _end(self, ctx: Closing, episode: Episode, observed: float, expected: float) -> None:
         """The episode is over: one record with ``"state": "ended"`` (unless emit_ended is off)."""
         if self.config.emit_ended:
             ctx.alerts.append(self._ended(episode, ctx.at, observed, expected))
 
-    def _ended(self, episode: _Episode, at: float, observed: float, expected: float) -> Alert:
+    def _ended(self, episode: Episode, at: float, observed: float, expected: float) -> Alert:
         return Alert(
             type=episode.type,
             key=episode.key,
@@ -906,7 +444,7 @@ class Detector:
         )
 
     # -- learning -----------------------------------------------------------------------------------
-    def _summarize(self, ctx: _Closing, measured: dict[str, tuple[float, float]]) -> WindowStatus:
+    def _summarize(self, ctx: Closing, measured: dict[str, tuple[float, float]]) -> WindowStatus:
         bounded = {
             key: (float(x), round(float(e), 3))
             for key, (x, e) in measured.items()
@@ -919,7 +457,7 @@ class Detector:
             surge=bounded,
         )
 
-    def _learn(self, ctx: _Closing, index: int) -> None:
+    def _learn(self, ctx: Closing, index: int) -> None:
         cfg = self.config
         for region in sorted(set(ctx.vol) | set(self._levels)):
             level = self._levels.get(region)
@@ -1065,7 +603,7 @@ class Detector:
         detector._levels = {region: Level(*values) for region, values in state["levels"].items()}
         detector._groups = {group_id: ShareGroup.load(data) for group_id, data in state["groups"].items()}
         detector._runs = {
-            region: {term: _Run(s, [list(row) for row in rows]) for term, (s, rows) in runs.items()}
+            region: {term: Run(s, [list(row) for row in rows]) for term, (s, rows) in runs.items()}
             for region, runs in state["runs"].items()
         }
         detector._control = {
@@ -1074,7 +612,7 @@ class Detector:
         }
         detector._episodes = {}
         for kind, key, region, start, leader, members, normal in state["episodes"]:
-            episode = _Episode(kind, key, region, start, leader, set(members), normal)
+            episode = Episode(kind, key, region, start, leader, set(members), normal)
             detector._episodes[episode.ident()] = episode
         detector._cooldown = dict(state["cooldown"])
         detector._reference = [decode_sample(sample, words) for sample in state["reference"]]
