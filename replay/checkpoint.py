@@ -1,4 +1,10 @@
-"""Where an interrupted replay stopped: the acknowledged prefix, in a small JSON file written atomically."""
+"""Where an interrupted replay stopped: the acknowledged prefix, in a small JSON file written atomically,
+and whether ``send --resume`` may continue from it (:func:`resume_point`).
+
+A checkpoint records the options that fix the slot sequence (:func:`slot_options`); resuming with other
+ones is refused, since the saved position would then count other slots. The feed and the topic are not
+compared: they name the checkpoint file (:func:`checkpoint_path`), so another feed or topic has none.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,12 @@ import hashlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from replay.schedule import ReplayOptions
 
 FALLBACK_STATE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "iran2009" / "replay"
 
@@ -47,3 +56,36 @@ def checkpoint_path(feed: Path, topic: str, state_dir: Path | None, *, packaged:
     if not packaged and os.access(feed.resolve().parent, os.W_OK):
         return feed.resolve().parent / name
     return FALLBACK_STATE_DIR / name
+
+
+def slot_options(options: ReplayOptions, source_format: str) -> dict[str, Any]:
+    """What a checkpoint records of the run: the options that fix the slots. Speed and rate only pace
+    them, so a run may resume faster or slower."""
+    return {**asdict(options), "speed": None, "rate": None, "format": source_format}
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed send starts, and the line that tells the user why."""
+
+    position: int  # slots [0, position) were acknowledged before and are not sent again
+    message: str
+
+
+def resume_point(state_file: Path, previous: Checkpoint | None, options: dict[str, Any]) -> ResumePoint:
+    """Continue after the last acknowledged post of ``previous`` (read from ``state_file``) when it was
+    written with the same ``options`` (:func:`slot_options`); from the beginning when there is none.
+
+    Raises ``ValueError`` (one line) when the options differ.
+    """
+    if previous is None:
+        return ResumePoint(0, f"no checkpoint at {state_file}; starting from the beginning")
+    if previous.options != options:
+        raise ValueError(
+            f"{state_file} was written with other --from/--until/--loop/--format/--max-gap options; "
+            "use the same ones to resume, or drop --resume"
+        )
+    return ResumePoint(
+        previous.position,
+        f"resuming after post {previous.last_id} ({previous.position} already sent)",
+    )

@@ -1,4 +1,8 @@
-"""``python -m replay``: send feeds into Kafka at any speed, convert real feed formats, generate scenarios."""
+"""``python -m replay``: send feeds into Kafka at any speed, convert real feed formats, generate scenarios.
+
+Argument parsing and wiring only: feeds are opened and surveyed by :mod:`replay.source`, resuming is
+decided by :mod:`replay.checkpoint`, pacing by :mod:`replay.schedule`, sending by :mod:`replay.runner`.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,25 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from feed import FeedError, FeedStats, Post, format_ts, parse_ts, read_feed
+from feed import FeedError, FeedStats, format_ts, parse_ts
 from feed.runtime import GC_THRESHOLDS  # why: see feed/runtime.py
 from replay.schedule import ReplayOptions, Slot
-from replay.wire import WirePost, relabel, wire_post_from_record
+from replay.source import (
+    FORMAT_CHOICES,
+    FeedSurvey,
+    feed_or_seed,
+    open_source,
+    open_wire_source,
+    survey_posts,
+)
+from replay.wire import relabel
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
 DEFAULT_PARTITIONS = 4
 DEFAULT_MEMORY_MB = 1024
-# What a kept post costs besides its value: the tuple, its id, time and key, the list's slot.
-KEPT_POST_OVERHEAD_BYTES = 260
-FORMAT_CHOICES = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
 
 EPILOG = """\
 examples:
@@ -247,98 +255,6 @@ class UsageError(Exception):
     """A bad flag value or input: reported as one line, exit 2."""
 
 
-@dataclass
-class FeedSurvey:
-    """What one validating pass over the feed found: sizes, event-time span, bad records."""
-
-    posts: int
-    first_ts: float | None
-    last_ts: float | None
-    stats: FeedStats
-    kept: list[WirePost] | None = None  # the posts themselves, when they fitted the memory budget
-
-    @property
-    def span_seconds(self) -> float:
-        if self.first_ts is None or self.last_ts is None:
-            return 0.0
-        return max(0.0, self.last_ts - self.first_ts)
-
-
-def survey_posts(
-    posts: Iterable[Post | WirePost],
-    stats: FeedStats,
-    keep: Callable[[float], bool],
-    *,
-    memory_bytes: int = 0,
-) -> FeedSurvey:
-    """Counts the posts ``keep`` accepts and their span; keeps them while they fit ``memory_bytes``."""
-    first = last = None
-    count = 0
-    kept: list | None = [] if memory_bytes > 0 else None
-    used = 0
-    for post in posts:
-        ts = post.ts
-        if not keep(ts):
-            continue
-        count += 1
-        if first is None:
-            first = last = ts
-        elif ts < first:
-            first = ts
-        elif ts > last:  # type: ignore[operator]
-            last = ts
-        if kept is not None:
-            used += len(post.value) + KEPT_POST_OVERHEAD_BYTES  # type: ignore[union-attr]
-            if used <= memory_bytes:
-                kept.append(post)
-            else:
-                kept = None  # too big: the sending pass reads the feed again
-    return FeedSurvey(posts=count, first_ts=first, last_ts=last, stats=stats, kept=kept)
-
-
-def survey_feed(path: Path, *, skip_bad: bool) -> FeedSurvey:
-    stats = FeedStats()
-    return survey_posts(read_feed(path, skip_bad=skip_bad, stats=stats), stats, lambda _ts: True)
-
-
-def open_wire_source(
-    args: argparse.Namespace, path: Path
-) -> Callable[[FeedStats | None], Iterable[WirePost]]:
-    """A reader of the feed as it is sent; JSON Lines feeds are streamed, and their lines that already
-    are the post's JSON are sent as they are (replay.wire)."""
-    if args.format == "jsonl":
-        if args.field_map:
-            raise UsageError("--map applies to --format csv only")
-        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats, build=wire_post_from_record)
-    read = open_source(args, path)
-    return lambda stats: map(WirePost.from_post, read(stats))
-
-
-def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | None], Iterable[Post]]:
-    """A reader for the feed in its format; called once per pass so JSON Lines feeds are streamed."""
-    if args.format == "jsonl":
-        if args.field_map:
-            raise UsageError("--map applies to --format csv only")
-        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats)
-    from replay.formats import parse_field_map, read_posts
-
-    try:
-        field_map = parse_field_map(args.field_map) if args.field_map else None
-    except ValueError as exc:
-        raise UsageError(f"--map: {exc}") from None
-    cached: list[Post] = []
-
-    def read(stats: FeedStats | None) -> Iterable[Post]:
-        # Non-native formats are parsed (and sorted) once and kept for later passes.
-        if not cached:
-            cached.extend(
-                read_posts(path, args.format, field_map=field_map, skip_bad=args.skip_bad, stats=stats)
-            )
-        return cached
-
-    return read
-
-
 def _event_time_flag(name: str, value: str | None) -> float | None:
     if value is None:
         return None
@@ -367,12 +283,12 @@ def _fewer_collections() -> Iterator[None]:
 
 def _run_send(args: argparse.Namespace) -> int:
     from replay.schedule import loop_shift, parse_speed, plan, speed_to_fit
-    from replay.seed import SEED_FEED_PATH
 
-    feed_path: Path = args.feed or SEED_FEED_PATH
-    if not feed_path.is_file():
-        raise UsageError(f"feed not found: {feed_path}")
-    read = open_wire_source(args, feed_path)
+    try:
+        feed_path = feed_or_seed(args.feed)
+        read = open_wire_source(args, feed_path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     window = ReplayOptions(
         speed=None,
         from_ts=_event_time_flag("--from", args.from_ts),
@@ -403,31 +319,18 @@ def _run_send(args: argparse.Namespace) -> int:
     for error in survey.stats.errors:
         print(f"replay: skipped {error}", file=sys.stderr)
 
-    from replay.checkpoint import Checkpoint, checkpoint_path
+    from replay.checkpoint import Checkpoint, checkpoint_path, resume_point, slot_options
 
     state_file = checkpoint_path(feed_path, args.topic, args.state, packaged=args.feed is None)
-    fingerprint = {
-        **asdict(options),
-        "speed": None,
-        "rate": None,
-        "format": args.format,
-    }  # what fixes the slots
+    fingerprint = slot_options(options, args.format)
     start_position = 0
     if args.resume:
-        previous = Checkpoint.load(state_file)
-        if previous is None:
-            print(f"replay: no checkpoint at {state_file}; starting from the beginning", file=sys.stderr)
-        elif previous.options != fingerprint:
-            raise UsageError(
-                f"{state_file} was written with other --from/--until/--loop/--format options; "
-                "use the same ones to resume, or drop --resume"
-            )
-        else:
-            start_position = previous.position
-            print(
-                f"replay: resuming after post {previous.last_id} ({start_position} already sent)",
-                file=sys.stderr,
-            )
+        try:
+            resume = resume_point(state_file, Checkpoint.load(state_file), fingerprint)
+        except ValueError as exc:  # not a checkpoint, or one written with other options
+            raise UsageError(str(exc)) from None
+        start_position = resume.position
+        print(f"replay: {resume.message}", file=sys.stderr)
 
     def save_checkpoint(position: int, last_id: str | None) -> None:
         Checkpoint(str(feed_path), args.topic, fingerprint, position, last_id).save(state_file)
@@ -560,9 +463,13 @@ def run_convert(args: argparse.Namespace) -> int:
 
     if not args.input.is_file():
         raise UsageError(f"input not found: {args.input}")
+    try:
+        read = open_source(args, args.input)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     stats = FeedStats()
     try:
-        count = write_feed(open_source(args, args.input)(stats), args.output)
+        count = write_feed(read(stats), args.output)
     except FeedError as exc:
         print(f"replay: {exc} (use --skip-bad to skip such records)", file=sys.stderr)
         return 1

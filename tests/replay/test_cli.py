@@ -1,4 +1,5 @@
-"""The replayer's command line, up to the point where it would need Kafka."""
+"""The replayer's command line, up to the point where it would need Kafka (resuming: test_checkpoint.py;
+feeds and formats: test_source.py)."""
 
 from pathlib import Path
 
@@ -6,8 +7,7 @@ import orjson
 import pytest
 
 from feed import parse_ts, read_feed
-from replay.cli import build_parser, main, survey_feed
-from replay.seed import SEED_FEED_PATH
+from replay.cli import build_parser, main
 
 # Nothing listens here: any attempt to reach Kafka would fail loudly, not send.
 UNREACHABLE = "127.0.0.1:1"
@@ -54,13 +54,6 @@ def test_numbers_come_from_the_environment_and_bad_ones_are_one_line_errors(monk
         build_parser().parse_args(["send"])
     assert exited.value.code == 2
     assert "argument --memory-mb: invalid int value: 'lots'" in capsys.readouterr().err
-
-
-def test_survey_of_the_seed_feed_spans_june_2009():
-    survey = survey_feed(SEED_FEED_PATH, skip_bad=False)
-    assert survey.posts == sum(1 for line in SEED_FEED_PATH.read_bytes().splitlines() if line.strip())
-    assert survey.stats.skipped == 0
-    assert 5 * 86400 < survey.span_seconds < 9 * 86400
 
 
 def test_help_reads_like_a_manual(capsys):
