@@ -8,13 +8,16 @@ from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
-from feed import FeedStats, read_feed
+from feed import FeedStats, post_from_record, read_feed
+from feed.taxonomy import ALERT_TYPES
 from pipeline.classify import CATEGORIES, PRIORITIES
-from pipeline.engine import Engine
+from pipeline.detect import Alert
+from pipeline.engine import Engine, EngineError
+from pipeline.records import ClassifiedPost
 
 
 @dataclass
@@ -27,12 +30,13 @@ class AnalyzeReport:
     langs: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
     late_posts: int = 0
+    engine_errors: int = 0  # posts the engine raised on (among the bad lines skipped)
 
     def table(self) -> str:
         rate = self.posts / self.elapsed if self.elapsed > 0 else 0.0
         lines = [
             f"analyzed {self.posts} posts in {self.elapsed:.2f}s ({rate:,.0f} posts/s); "
-            f"{self.stats.skipped} bad lines skipped",
+            f"{self.stats.skipped} bad lines skipped ({self.engine_errors} the engine raised on)",
             "",
             f"{'category':<16}{'posts':>9}{'share':>8}",
         ]
@@ -44,7 +48,7 @@ class AnalyzeReport:
         lines.append("lang      " + "  ".join(f"{lang}={n}" for lang, n in self.langs.most_common(6)))
         lines.append(
             "alerts    "
-            + "  ".join(f"{kind}={self.alerts[kind]}" for kind in ("filtering", "outage", "surge"))
+            + "  ".join(f"{kind}={self.alerts[kind]}" for kind in ALERT_TYPES)
             + f"  (late posts {self.late_posts})"
         )
         return "\n".join(lines)
@@ -60,13 +64,22 @@ def analyze(
 ) -> AnalyzeReport:
     """Classify every post of ``feed`` in file order and run detection over them, as one source.
 
-    Bad lines are skipped and counted unless strict. Windows close only as the event-time watermark
-    passes them, exactly as in the stream: nothing is flushed at the end of the file.
+    Bad lines, and posts the engine raises on, are skipped and counted as ``file:line`` unless strict.
+    Windows close only as the event-time watermark passes them, exactly as in the stream: nothing is
+    flushed at the end of the file.
     """
     report = AnalyzeReport()
     started = time.perf_counter()
-    for post in read_feed(feed, skip_bad=not strict, stats=report.stats):
-        result, alerts = engine.process(post)
+
+    def process(record: Any, _line: bytes) -> tuple[ClassifiedPost, list[Alert]]:
+        post = post_from_record(record)
+        try:
+            return engine.process(post)
+        except Exception as exc:  # reported as file:line like a bad line; the run goes on
+            report.engine_errors += 1
+            raise EngineError(exc) from exc
+
+    for result, alerts in read_feed(feed, skip_bad=not strict, stats=report.stats, build=process):
         label = result.classification
         report.posts += 1
         report.categories.update(label.categories)

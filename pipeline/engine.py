@@ -8,11 +8,24 @@ in parallel per partition, detection once over all of them), joined by the detec
 
 from __future__ import annotations
 
-from feed import Post
+from feed import FeedError, Post
 from pipeline.classify import Classifier
 from pipeline.detect import Alert, Detector
 from pipeline.detect.dedupe import DedupedDetector
 from pipeline.records import ClassifiedPost
+
+
+class EngineError(FeedError):
+    """The engine raised on one record. That record is dead-lettered (the stream) or reported as
+    ``file:line`` (``analyze``) with the reason ``engine_error``; the rest of the batch goes on."""
+
+    def __init__(self, exception: BaseException, place: str | None = None) -> None:
+        self.exception_type = type(exception).__name__
+        super().__init__(f"the engine raised {self.exception_type}: {exception}", place, code="engine_error")
+        self.exception = exception
+
+    def at(self, place: str) -> EngineError:
+        return EngineError(self.exception, place)
 
 
 class Engine:

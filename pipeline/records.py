@@ -150,3 +150,19 @@ class AlertPosition(NamedTuple):
             return cls(int(found[OFFSET_HEADER]), int(found[INDEX_HEADER]))
         except (KeyError, ValueError):
             return None  # written by an older version: nothing to compare with
+
+
+def dead_letter_headers(record: Any, error: FeedError) -> list[tuple[str, bytes]]:
+    """The headers of a record sent to ``posts.dead-letter`` (its value and key are the original's): why,
+    and where it came from. ``error.type`` names the exception when the engine raised on it."""
+    headers = [
+        ("error.reason", error.code.encode()),
+        ("error.message", str(error).encode("utf-8", "replace")),
+        ("source.topic", record.topic.encode()),
+        ("source.partition", str(record.partition).encode()),
+        ("source.offset", str(record.offset).encode()),
+    ]
+    exception_type = getattr(error, "exception_type", None)
+    if exception_type is not None:
+        headers.append(("error.type", exception_type.encode()))
+    return headers

@@ -10,7 +10,9 @@ Character folding (``Normalizer.fold``), in this order:
   invisible characters (ZWJ, zero-width space, BOM, soft hyphen, bidi marks) are removed too;
 * Persian and Arabic-Indic digits -> ASCII digits; Arabic comma, semicolon, question mark, decimal and
   thousands separators -> their ASCII counterparts;
-* case folding (``str.casefold``).
+* case folding (``str.casefold``);
+* combining marks on Latin letters dropped (NFD, then category Mn): ``démocracy``, ``mousaví`` and
+  ``d̲emocracy`` (a combining underline) read as the plain words; marks on other scripts stay.
 
 Tokens (``Normalizer.analyze``): URLs (``http://``, ``www.``, ``host.tld/path``) and e-mail addresses are
 dropped, ``@mentions`` are dropped, hashtags are kept as ``#tag``. Apostrophes inside a word are removed
@@ -24,9 +26,12 @@ Evasion folding:
   it is a watchlist spelling (``d3mocracy``, ``m0usav1``), or when every digit is inside the word (first and
   last characters are letters: ``pr0xy`` -> ``proxy``). Digits at an edge are ordinary: ``10pm``, ``4iran``,
   ``gr88``, ``iran88``, ``24khordad`` stay as they are, and numbers (``100``, ``2009``) are never touched.
-* *homoglyphs*: Cyrillic/Greek look-alikes are mapped to Latin only inside tokens that also contain Latin
-  letters and whose every Cyrillic/Greek letter is a look-alike (``дemocracy`` -> ``democracy``); a word
-  written wholly in Cyrillic stays as it is (unless, folded, it spells a watchlist term exactly).
+* *homoglyphs*: look-alikes of Latin letters in other scripts (Cyrillic, Greek, Armenian, ...; the table
+  is derived from the Unicode confusables data, :mod:`pipeline.classify.homoglyphs`) are mapped to Latin
+  only inside tokens that also contain Latin letters and whose every letter of another script is a
+  look-alike (``dеmocracy`` with a Cyrillic ``е``, ``demօcracy`` with an Armenian ``օ``); a word written
+  wholly in Cyrillic stays as it is (unless, folded, it spells a watchlist term exactly). The Arabic
+  script is never mapped: Persian letters keep their meaning.
 * *inserted separators*: punctuation inside a word (above), a space inside a watchlist word
   (``de mocracy``, ``موس وی``) or single letters spaced out (``d e m o c r a c y``) are joined when that
   spells a watchlist term.
@@ -49,6 +54,8 @@ from types import MappingProxyType
 from typing import Any
 
 import orjson
+
+from pipeline.classify.homoglyphs import homoglyph_table
 
 DEFAULT_WATCHLIST_PATH = Path(__file__).resolve().parents[1] / "data" / "watchlist.json"
 MAX_TERMS = 32
@@ -120,14 +127,42 @@ _CHAR_TABLE = _char_table()
 _EZAFE = re.compile("\u0647\u200c[\u06cc\u064a](?![\u0600-\u06ff])")  # ه‌ی (ezafe after heh) -> ه, like ۀ
 
 
+# Latin letters beyond ASCII and the combining-mark blocks: only a text with one of them can carry a mark
+# on a Latin letter, so Persian and ASCII texts skip the decomposition.
+_LATIN_MARK_CANDIDATE = re.compile(
+    "[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
+
+
+def _drop_latin_marks(text: str) -> str:
+    """Combining marks (category Mn) on Latin characters dropped, after NFD: ``démocracy`` and
+    ``d̲emocracy`` become ``democracy``. Marks on any other script stay (Persian ``آ`` keeps its madda)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = []
+    on_latin = False
+    category = unicodedata.category
+    for char in decomposed:
+        if category(char) == "Mn":
+            if on_latin:
+                continue
+        else:
+            on_latin = char < "\u0250" or "\u1e00" <= char <= "\u1eff"
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
 def fold_text(text: str) -> str:
-    """Character folding only: NFKC, Persian letters, no diacritics/tatweel/ZWNJ, ASCII digits, casefold."""
+    """Character folding only: NFKC, Persian letters, no diacritics/tatweel/ZWNJ, ASCII digits, casefold,
+    no combining marks on Latin letters."""
     if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFKC", text)
     if "\u200c" in text:
         text = _EZAFE.sub("\u0647", text)
-    return text.translate(_CHAR_TABLE).casefold()
+    text = text.translate(_CHAR_TABLE).casefold()
+    if _LATIN_MARK_CANDIDATE.search(text):
+        text = _drop_latin_marks(text)  # after casefold, which can add one (İ -> i̇)
+    return text
 
 
 _FL_DOUBLE = re.compile(r"([a-z])\1+")
@@ -161,54 +196,10 @@ _LEET = str.maketrans(
 )
 _LEET_ALT = str.maketrans({"1": "l"})
 _LEET_CHARS = frozenset("0134578@$")
-_HOMOGLYPHS = {
-    # Cyrillic (lower case: text is case folded first)
-    "а": "a",
-    "в": "b",
-    "д": "d",
-    "ԁ": "d",
-    "е": "e",
-    "ё": "e",
-    "һ": "h",
-    "і": "i",
-    "ї": "i",
-    "ј": "j",
-    "к": "k",
-    "м": "m",
-    "н": "h",
-    "о": "o",
-    "р": "p",
-    "ԛ": "q",
-    "с": "c",
-    "ѕ": "s",
-    "т": "t",
-    "у": "y",
-    "ԝ": "w",
-    "х": "x",
-    # Greek
-    "α": "a",
-    "β": "b",
-    "γ": "y",
-    "ε": "e",
-    "η": "n",
-    "ι": "i",
-    "κ": "k",
-    "ν": "v",
-    "ο": "o",
-    "ρ": "p",
-    "τ": "t",
-    "υ": "u",
-    "χ": "x",
-    "ω": "w",
-    # Latin look-alikes
-    "ı": "i",
-    "ɑ": "a",
-    "ɡ": "g",
-}
+_HOMOGLYPHS = homoglyph_table()  # from the Unicode confusables data (pipeline/classify/homoglyphs.py)
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
 _HOMOGLYPH_CHARS = frozenset(_HOMOGLYPHS)
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
-_GREEK_CYRILLIC = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 
 # Punctuation that may sit inside a word; apostrophes are folded away, the rest split (or evade).
 _APOSTROPHES = "'’`ʼ‘"
@@ -229,6 +220,10 @@ def _words(text: str) -> list[str]:
 
 def _is_latin_char(char: str) -> bool:
     return char < "\u0250"
+
+
+def _only_latin_letters(word: str) -> bool:
+    return all(char < "\u0250" or "\u1e00" <= char <= "\u1eff" or not char.isalpha() for char in word)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -577,7 +572,7 @@ class _Matcher:
 
 
 def _is_content(token: str) -> bool:
-    if token in STOPWORDS or token.isdigit():
+    if not token or token in STOPWORDS or token.isdigit():
         return False
     return len(token) >= (3 if _is_latin_char(token[0]) else 2)
 
@@ -731,6 +726,8 @@ class Normalizer:
         matcher = self._matcher
         key = matcher.listed(word)
         joined = word.translate(_NO_INNER)
+        if not joined:
+            return _EMPTY  # punctuation only ("_", "*-*"): no word in it
         if key is not None:
             return ((joined, key, False, (key,)),)
         token, key, _, terms = self._word(joined)
@@ -740,6 +737,8 @@ class Normalizer:
 
     def _hashtag(self, body: str) -> tuple[_Piece, ...]:
         body = body.translate(_NO_APOSTROPHES)
+        if not any(char.isalnum() for char in body):
+            return _EMPTY  # "#_", "#__": no tag in it
         parts = (
             [part for part in _SPLIT_TAG.split(body) if part]
             if any(c in _INNER_SET for c in body)
@@ -770,7 +769,7 @@ class Normalizer:
         has_ascii = not _ASCII_LETTERS.isdisjoint(word)
         if not _HOMOGLYPH_CHARS.isdisjoint(word):
             folded = word.translate(_HOMOGLYPH_TABLE)
-            if not _GREEK_CYRILLIC.search(folded):  # every Cyrillic/Greek letter was a look-alike
+            if _only_latin_letters(folded):  # every letter of another script was a look-alike
                 key = matcher.match(folded)
                 if key is not None:
                     return (folded, key, True, (key,))

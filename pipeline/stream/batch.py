@@ -3,6 +3,9 @@
 The Kafka wiring (:mod:`pipeline.stream.classify_stage`) only fetches records, hands them here and sends
 what comes back; the tests drive this module without a broker.
 
+A record the engine raises on (a bug, or text nothing here foresaw) is dead-lettered with the reason
+``engine_error`` and the exception's type; the rest of the batch goes on.
+
 An end-of-feed marker (:mod:`feed.end_of_feed`) is not a post: it is neither published nor
 dead-lettered, but goes into its partition's detect record (as an end, at its offset), which is written
 for that partition even when the batch has no post from it. Its offset is committed like any other.
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from feed import FeedError
-from pipeline.engine import Engine
+from pipeline.engine import Engine, EngineError
 from pipeline.labels import lang_label, platform_label, region_label
 from pipeline.records import decode_end_of_feed, decode_post, observations_to_json
 
@@ -84,10 +87,16 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
                 ends.setdefault(partition, []).append((record.offset, last_ts))
                 batch.end_markers += 1
             continue
-        result = engine.classify(post)
+        try:
+            result = engine.classify(post)
+            value = result.to_json()
+            observation = result.observation(partition)
+        except Exception as exc:  # one post the engine cannot take is dead-lettered, not the batch lost
+            batch.invalid.append((record, EngineError(exc)))
+            continue
         label = result.classification
-        batch.classified.setdefault(partition, []).append(Outgoing(record.key, result.to_json(), post.ts_ms))
-        rows.setdefault(partition, []).append((record.offset, post.id, result.observation(partition)))
+        batch.classified.setdefault(partition, []).append(Outgoing(record.key, value, post.ts_ms))
+        rows.setdefault(partition, []).append((record.offset, post.id, observation))
         platform, region, lang = (
             platform_label(post.platform),
             region_label(post.region),

@@ -42,6 +42,7 @@ from aiokafka.errors import IllegalStateError
 
 from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics, observe_many
+from pipeline.records import dead_letter_headers
 from pipeline.settings import Settings
 from pipeline.stream.alignment import Alignment
 from pipeline.stream.batch import (
@@ -294,13 +295,7 @@ class ClassifyService(mode.Service):
             self.settings.dead_letter_topic,
             record.value,
             key=record.key,
-            headers=[
-                ("error.reason", error.code.encode()),
-                ("error.message", str(error).encode()),
-                ("source.topic", record.topic.encode()),
-                ("source.partition", str(record.partition).encode()),
-                ("source.offset", str(record.offset).encode()),
-            ],
+            headers=dead_letter_headers(record, error),
         )
 
     def _count(self, batch: ClassifiedBatch) -> None:

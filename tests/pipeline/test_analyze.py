@@ -86,3 +86,33 @@ def analyze_bytes(raw: bytes, engine: Engine, alerts_out: io.BytesIO):
         feed = Path(folder) / "feed.jsonl"
         feed.write_bytes(raw)
         return analyze(feed, engine=engine, alerts_out=alerts_out)
+
+
+def test_a_post_the_engine_raises_on_is_reported_as_file_and_line_and_the_run_goes_on(
+    tmp_path, capsys, monkeypatch
+):
+    from pipeline.classify import Classifier
+
+    original = Classifier.classify
+
+    def classify(self, text, lang=None):
+        if "poison" in text:
+            raise IndexError("string index out of range")
+        return original(self, text, lang)
+
+    monkeypatch.setattr(Classifier, "classify", classify)
+    feed = tmp_path / "feed.jsonl"
+    lines = [
+        b'{"id": "1", "ts": "2009-06-13T10:00:00Z", "text": "Tehran protest"}',
+        b'{"id": "2", "ts": "2009-06-13T10:00:01Z", "text": "a poison post"}',
+        b'{"id": "3", "ts": "2009-06-13T10:00:02Z", "text": "Tehran protest again"}',
+    ]
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "classified.jsonl"
+    assert main(["analyze", str(feed), "--classified", str(out)]) == 0
+    assert [orjson.loads(line)["id"] for line in out.read_bytes().splitlines()] == ["1", "3"]
+    captured = capsys.readouterr()
+    assert f"{feed}:2: the engine raised IndexError: string index out of range" in captured.err
+    assert "1 bad lines skipped (1 the engine raised on)" in captured.out
+    assert main(["analyze", str(feed), "--strict"]) == 1  # --strict stops at it
+    assert f"{feed}:2: the engine raised IndexError" in capsys.readouterr().err

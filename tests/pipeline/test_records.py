@@ -56,3 +56,24 @@ def test_a_detect_record_without_markers_is_the_old_format_and_one_with_them_dec
     assert orjson.loads(marked)["ends"] == [[4, T + 9.0], [6, T + 9.0]]
     assert detect_record_from_json(marked) == (2, rows, [(4, T + 9.0), (6, T + 9.0)])
     assert observations_from_json(marked) == rows  # the rows as before
+
+
+def test_dead_letter_headers_say_why_and_where_and_name_the_exception_of_an_engine_error():
+    from pipeline.engine import EngineError
+    from pipeline.records import dead_letter_headers
+    from pipeline.stream.batch import Record
+
+    record = Record("posts", 2, 17, b"k", b"{}")
+    plain = dict(dead_letter_headers(record, FeedError("missing field 'ts'", code="missing_field")))
+    assert plain == {
+        "error.reason": b"missing_field",
+        "error.message": b"missing field 'ts'",
+        "source.topic": b"posts",
+        "source.partition": b"2",
+        "source.offset": b"17",
+    }
+    engine = dict(dead_letter_headers(record, EngineError(ValueError("bad \ud800 text"))))
+    assert engine["error.reason"] == b"engine_error" and engine["error.type"] == b"ValueError"
+    assert engine["error.message"].startswith(
+        b"the engine raised ValueError: bad "
+    )  # a lone surrogate, replaced

@@ -145,7 +145,8 @@ def test_numbers_and_edge_digits_are_not_leet(norm, word):
 
 
 def test_homoglyphs_fold_only_in_mixed_script_words(norm):
-    analysis = norm.analyze("дemocracy and vіolence")  # Cyrillic д and і
+    # Cyrillic е and і. Cyrillic д is not one: the Unicode confusables data does not list it as a d.
+    analysis = norm.analyze("d\u0435mocracy and v\u0456olence")
     assert analysis.tokens == ("democracy", "and", "violence")
     assert analysis.evasions == ("democracy", "violence")
     assert norm.analyze("Москва сегодня").tokens == ("москва", "сегодня")  # pure Cyrillic stays
@@ -345,3 +346,49 @@ def test_finglish_spelling_fold():
     assert fold_finglish("qat") == "ghat"
     assert fold_finglish("tajammo") == "tajamo"
     assert fold_finglish("موسوی") == "موسوی"
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("démocracy mousaví", ("democracy", "mousavi")),  # accents
+        ("DÉMOCRACY", ("democracy",)),
+        ("d\u0332emocracy", ("democracy",)),  # a combining underline no longer splits the word
+        ("İran", ("iran",)),  # casefold's own combining dot is dropped too
+        ("cafe\u0301 naïve", ("cafe", "naive")),
+    ],
+)
+def test_combining_marks_on_latin_letters_are_dropped(norm, text, tokens):
+    assert norm.analyze(text).tokens == tokens
+
+
+def test_persian_letters_keep_their_marks_and_meaning(norm):
+    # آ (alef with madda) decomposes to ا + a mark under NFD: the mark is not on a Latin letter, so it stays.
+    assert norm.analyze("آزادی").tokens == ("آزادی",)
+    assert norm.analyze("آزادی").tokens != norm.analyze("ازادی").tokens
+    # ه is confusable with o in the Unicode data, but the Arabic script is never mapped.
+    assert norm.analyze("دموکراسی ه").tokens == ("دموکراسی", "ه")
+    assert norm.analyze("hه").tokens == ("hه",)
+
+
+def test_an_armenian_look_alike_is_a_homoglyph_evasion(norm):
+    analysis = norm.analyze("dem\u0585cracy")  # Armenian small letter oh
+    assert analysis.watch == ("democracy",) and analysis.evasions == ("democracy",)
+
+
+def test_the_homoglyph_table_comes_from_the_confusables_data_with_latin_targets_only():
+    from pipeline.classify.homoglyphs import homoglyph_table
+
+    table = homoglyph_table()
+    assert (
+        table["\u0435"] == "e" and table["\u0585"] == "o" and table["\u03bf"] == "o"
+    )  # Cyrillic, Armenian, Greek
+    assert all(len(target) == 1 and "a" <= target <= "z" for target in table.values())
+    assert not any(char.isascii() or "\u0600" <= char <= "\u06ff" for char in table)
+    assert "\u0434" not in table  # Cyrillic д is not listed as confusable with d
+
+
+@pytest.mark.parametrize("text", ["_", "people _ injured near the square", "*-*", "#_", "__init__", "_ _ _"])
+def test_punctuation_only_tokens_are_no_words(norm, text):
+    analysis = norm.analyze(text)  # a lone underscore raised IndexError before
+    assert all(token.strip("_*-#") for token in analysis.tokens)

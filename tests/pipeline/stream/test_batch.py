@@ -121,3 +121,25 @@ def test_what_only_looks_like_a_marker_is_dead_lettered(value):
     assert [(r.offset, e.code) for r, e in batch.invalid] == [(9, "missing_field")]
     assert batch.detect == {} and batch.end_markers == 0
     assert batch.next_offsets == {3: 10}
+
+
+class RaisingEngine(Engine):
+    """An engine with a bug that shows on one post: whatever contains ``poison`` raises."""
+
+    def classify(self, post: Post):
+        if "poison" in post.text:
+            raise IndexError("string index out of range")
+        return super().classify(post)
+
+
+def test_a_post_the_engine_raises_on_is_dead_lettered_and_the_batch_goes_on():
+    posts = [post(0), Post(id="bad", ts=1245000001.0, text="a poison post"), post(2)]
+    records = [Record("posts", 3, 40 + i, p.id.encode(), p.to_json()) for i, p in enumerate(posts)]
+    batch = classify_batch(records, RaisingEngine(), max_bytes=65536)
+    assert [(record.offset, error.code, error.exception_type) for record, error in batch.invalid] == [
+        (41, "engine_error", "IndexError")
+    ]
+    assert "IndexError: string index out of range" in str(batch.invalid[0][1])
+    assert [orjson.loads(o.value)["id"] for o in batch.classified[3]] == ["p0", "p2"]
+    assert [post_id for _, post_id, _ in observations_from_json(batch.detect[3])] == ["p0", "p2"]
+    assert batch.next_offsets == {3: 43}  # the dead letter is committed past like any other record
