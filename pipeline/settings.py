@@ -30,6 +30,7 @@ ENVIRONMENT = {
     "classify_processes": "CLASSIFY_PROCESSES",
     "health_interval": "HEALTH_INTERVAL",
     "fault_stall_after": "FAULT_STALL_AFTER",
+    "fault_engine_error": "FAULT_ENGINE_ERROR",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
 }
@@ -79,6 +80,9 @@ class Settings:
     # Fault injection for the tests: after this many records the classify stage stops fetching while
     # staying in its group (the stall of faust-streaming issue #175). 0 = never.
     fault_stall_after: int = 0
+    # Fault injection for the tests: the engine raises on a post whose text contains this, as a bug
+    # would (pipeline/stream/faults.py), in the classifier processes too. Empty = never.
+    fault_engine_error: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -122,11 +122,13 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
 _process_engine: Engine | None = None
 
 
-def prepare_process_engine() -> Engine:
+def prepare_process_engine(fault_engine_error: str = "") -> Engine:
     """This process's own engine (for a classifier process), built on the first call."""
     global _process_engine
     if _process_engine is None:
-        _process_engine = Engine()
+        from pipeline.stream.faults import make_engine
+
+        _process_engine = make_engine(fault_engine_error)
     return _process_engine
 
 

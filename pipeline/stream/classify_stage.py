@@ -116,7 +116,7 @@ class ClassifyService(mode.Service):
                 settings.classify_processes,
                 mp_context=get_context("spawn"),
                 initializer=_start_classifier,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), settings.fault_engine_error),
             )
             # One call per process, all at once: the pool starts as many processes, and each builds its
             # engine as it starts (_start_classifier), not on its first real batch.
@@ -359,8 +359,8 @@ class ClassifyService(mode.Service):
         }
 
 
-def _start_classifier(parent_pid: int) -> None:
-    prepare_process_engine()
+def _start_classifier(parent_pid: int, fault_engine_error: str) -> None:
+    prepare_process_engine(fault_engine_error)
     # Ctrl-C reaches the whole process group; the worker stops its classifier itself, after the last
     # batches are published and committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

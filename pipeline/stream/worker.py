@@ -13,12 +13,12 @@ from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
 from pipeline import runtime
 from pipeline.detect import Detector, DetectorConfig
-from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 from pipeline.stream.app import create_app
 from pipeline.stream.classify_stage import ClassifyService
 from pipeline.stream.detect_stage import DetectService
+from pipeline.stream.faults import make_engine
 from pipeline.stream.health import HealthMonitor
 from pipeline.stream.health_probe import register_agents
 from pipeline.stream.stop_deadline import StopDeadline
@@ -33,7 +33,8 @@ def run(settings: Settings) -> int:
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition
     # happens to be read first (see pipeline/detect).
-    engine = Engine(detector=Detector(DetectorConfig(min_sources=settings.posts_partitions)))
+    detector = Detector(DetectorConfig(min_sources=settings.posts_partitions))
+    engine = make_engine(settings.fault_engine_error, detector=detector)
     health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
     topics = declare_topics(app, settings)
     classify_stage = ClassifyService(topics, settings, metrics, engine)
