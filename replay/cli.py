@@ -289,11 +289,14 @@ def _run_send(args: argparse.Namespace) -> int:
         read = open_wire_source(args, feed_path)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    window = ReplayOptions(
-        speed=None,
-        from_ts=_event_time_flag("--from", args.from_ts),
-        until_ts=_event_time_flag("--until", args.until_ts),
-    )
+    try:
+        window = ReplayOptions(
+            speed=None,
+            from_ts=_event_time_flag("--from", args.from_ts),
+            until_ts=_event_time_flag("--until", args.until_ts),
+        )
+    except ValueError as exc:  # --until not after --from
+        raise UsageError(str(exc)) from None
     stats = FeedStats()
     try:
         survey = survey_posts(read(stats), stats, window.in_window, memory_bytes=max(0, args.memory_mb) << 20)

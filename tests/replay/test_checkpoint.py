@@ -196,7 +196,8 @@ def test_the_command_refuses_to_resume_with_other_slot_options(interrupted, tmp_
     assert send(interrupted, tmp_path / "state", "--resume", *flags) == 2
     assert sends == []
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "was written with other --from/--until/--loop/--format/--max-gap options" in err
+    assert err.count("\n") == 1
+    assert "was written with other --from/--until/--loop/--format/--max-gap options" in err
 
 
 def test_another_feed_or_topic_has_no_checkpoint_and_starts_over(interrupted, tmp_path, sends, capsys):

@@ -176,3 +176,10 @@ def test_help_explains_the_end_of_feed_marker(capsys):
         main(["send", "--help"])
     out = capsys.readouterr().out
     assert "--no-end-marker" in out and '{"kind": "end"' in out and "iran2009.end" in out
+
+
+def test_an_until_before_from_is_a_one_line_usage_error(capsys):
+    window = ["--from", "2009-06-14T00:00Z", "--until", "2009-06-13T00:00Z"]
+    assert main(["send", *window, "--bootstrap", UNREACHABLE]) == 2
+    err = capsys.readouterr().err
+    assert err == "replay: --until must be after --from\n"
