@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="Prometheus metrics port (9108; 0: any free port, printed)",
     )
-    worker.add_argument("--metrics-host", metavar="HOST", help="address to serve metrics on (0.0.0.0)")
+    worker.add_argument(
+        "--metrics-host",
+        metavar="HOST",
+        help="address to serve /metrics and /health on (127.0.0.1; 0.0.0.0 exposes them to the network)",
+    )
     worker.add_argument("--app-id", help="Faust app id = Kafka consumer group (iran2009-pipeline)")
     worker.add_argument("--data-dir", help="Faust data directory (.pipeline-data)")
     worker.add_argument("--log-level", choices=["debug", "info", "warn", "error"], help="(warn)")

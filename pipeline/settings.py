@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,8 @@ class Settings:
     detect_topic: str = "posts.detect"
     alerts_topic: str = "alerts"
     app_id: str = "iran2009-pipeline"
-    metrics_host: str = "0.0.0.0"
+    # Loopback only unless the operator asks: /metrics and /health tell who is being watched.
+    metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108
     data_dir: Path = Path(".pipeline-data")
     # A tweet is 140 characters; 64 KiB leaves room for any real post and refuses junk.
@@ -96,6 +99,10 @@ class Settings:
         values.update({name: value for name, value in overrides.items() if value is not None})
         return replace(cls(), **values)
 
+    def __post_init__(self) -> None:
+        for problem in _problems(self):
+            raise ValueError(problem)
+
     @property
     def broker_url(self) -> str:
         return ",".join(f"kafka://{server.strip()}" for server in self.bootstrap.split(","))
@@ -115,3 +122,69 @@ def _coerce(name: str, type_name: Any, raw: str) -> Any:
     if type_name in (Path, "Path"):
         return Path(raw)
     return raw
+
+
+LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "critical")
+_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")  # Kafka's rule for topic names
+_HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:_-]+\]?:(\d{1,5})$")
+# (field, smallest allowed): whole numbers, then numbers of seconds.
+_AT_LEAST = {
+    "posts_partitions": 1,
+    "max_post_bytes": 1,
+    "batch_size": 1,
+    "classify_processes": 0,
+    "fault_stall_after": 0,
+    "metrics_port": 0,  # 0: any free port, printed at start
+}
+_POSITIVE_SECONDS = ("batch_seconds", "snapshot_seconds", "health_interval", "stall_seconds", "stop_seconds")
+_NON_NEGATIVE_SECONDS = ("align_seconds",)
+
+
+# The worker's flags for the settings that have one (python -m pipeline worker --help).
+FLAGS = {
+    "bootstrap": "--bootstrap",
+    "posts_topic": "--topic",
+    "metrics_port": "--metrics-port",
+    "metrics_host": "--metrics-host",
+    "app_id": "--app-id",
+    "log_level": "--log-level",
+}
+
+
+def _name(field: str) -> str:
+    flag = FLAGS.get(field)
+    return f"{ENVIRONMENT[field]} ({flag})" if flag else ENVIRONMENT[field]
+
+
+def _problems(settings: Settings) -> Iterator[str]:
+    """Every setting is checked; each problem is one line naming the setting (its environment variable)."""
+    for field, low in _AT_LEAST.items():
+        value = getattr(settings, field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            yield f"{_name(field)}={value!r} must be a whole number of at least {low}"
+    if settings.metrics_port > 65535:
+        yield f"{_name('metrics_port')}={settings.metrics_port!r} is not a port (0-65535)"
+    for field in _POSITIVE_SECONDS:
+        value = getattr(settings, field)
+        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            yield f"{_name(field)}={value!r} must be a finite number of seconds above 0"
+    for field in _NON_NEGATIVE_SECONDS:
+        value = getattr(settings, field)
+        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            yield f"{_name(field)}={value!r} must be a finite number of seconds, 0 or more"
+    for field in ("posts_topic", "dead_letter_topic", "classified_topic", "detect_topic", "alerts_topic"):
+        value = getattr(settings, field)
+        if not _TOPIC.match(value) or value in (".", ".."):
+            yield f"{_name(field)}={value!r} is not a Kafka topic name (letters, digits, '.', '_', '-')"
+    servers = [server.strip() for server in settings.bootstrap.split(",")]
+    for server in servers:
+        found = _HOST_PORT.match(server)
+        if found is None or not 0 < int(found.group(1)) <= 65535:
+            yield f"{_name('bootstrap')}={settings.bootstrap!r}: {server!r} is not host:port"
+            break
+    if not settings.app_id.strip() or not _TOPIC.match(settings.app_id):
+        yield f"{_name('app_id')}={settings.app_id!r} must be letters, digits, '.', '_' or '-'"
+    if not settings.metrics_host.strip():
+        yield f"{_name('metrics_host')} is empty: give an address, e.g. 127.0.0.1"
+    if settings.log_level.lower() not in LOG_LEVELS:
+        yield f"{_name('log_level')}={settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}"

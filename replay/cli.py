@@ -186,6 +186,13 @@ def _add_send(commands) -> None:
         "windows); for a topic that live producers go on feeding",
     )
     run.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on port P")
+    run.add_argument(
+        "--metrics-host",
+        metavar="HOST",
+        default=os.environ.get("REPLAY_METRICS_HOST", "127.0.0.1"),
+        help="address to serve the metrics on (REPLAY_METRICS_HOST, default 127.0.0.1; 0.0.0.0 exposes "
+        "them to the network)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     send.set_defaults(handler=run_send)
 
@@ -368,9 +375,11 @@ def _send(
     if args.metrics_port is not None:
         metrics = ReplayMetrics()
         try:
-            metrics.serve(args.metrics_port)
+            metrics.serve(args.metrics_port, args.metrics_host)
         except OSError as exc:
-            raise UsageError(f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
+            raise UsageError(
+                f"cannot serve metrics on {args.metrics_host}:{args.metrics_port}: {exc}"
+            ) from None
         metrics.posts_planned.set(planned)
         metrics.speed_factor.set(options.speed or 0)
     try:

@@ -44,3 +44,42 @@ def test_alignment_defaults_to_a_few_detection_windows_and_zero_turns_it_off():
     assert Settings.from_env({"ALIGN_SECONDS": "3600"}).align_seconds == 3600.0
     with pytest.raises(ValueError, match="ALIGN_SECONDS='soon' is not a number"):
         Settings.from_env({"ALIGN_SECONDS": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BATCH_SIZE": "-5"}, "BATCH_SIZE=-5 must be a whole number of at least 1"),
+        ({"METRICS_PORT": "70000"}, "METRICS_PORT (--metrics-port)=70000 is not a port (0-65535)"),
+        ({"CLASSIFY_PROCESSES": "-1"}, "CLASSIFY_PROCESSES=-1 must be a whole number of at least 0"),
+        ({"BATCH_SECONDS": "nan"}, "BATCH_SECONDS=nan must be a finite number of seconds above 0"),
+        ({"STOP_SECONDS": "inf"}, "STOP_SECONDS=inf must be a finite number of seconds above 0"),
+        ({"ALIGN_SECONDS": "-1"}, "ALIGN_SECONDS=-1.0 must be a finite number of seconds, 0 or more"),
+        ({"POSTS_PARTITIONS": "0"}, "POSTS_PARTITIONS=0 must be a whole number of at least 1"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL (--log-level)='loud' is not one of"),
+        ({"ALERTS_TOPIC": "my alerts"}, "ALERTS_TOPIC='my alerts' is not a Kafka topic name"),
+        ({"KAFKA_BOOTSTRAP": "localhost"}, "'localhost' is not host:port"),
+        ({"KAFKA_BOOTSTRAP": "k1:9092,k2:99999"}, "'k2:99999' is not host:port"),
+        ({"METRICS_HOST": " "}, "METRICS_HOST (--metrics-host) is empty"),
+    ],
+)
+def test_nonsense_settings_are_refused_with_one_line_naming_the_setting(env, message, capsys):
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env(env)
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    for name, value in env.items():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(name, value)
+            assert main(["worker"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("pipeline: ") and err.count("\n") == 1 and message in err
+
+
+def test_a_flag_is_checked_like_its_variable():
+    with pytest.raises(ValueError, match=r"METRICS_PORT \(--metrics-port\)=-2 must be a whole number"):
+        Settings.from_env({}, metrics_port=-2)
+
+
+def test_metrics_listen_on_loopback_unless_asked():
+    assert Settings.from_env({}).metrics_host == "127.0.0.1"
+    assert Settings.from_env({"METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"
