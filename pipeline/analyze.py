@@ -13,6 +13,7 @@ from typing import IO, Any
 import orjson
 
 from feed import FeedStats, post_from_record, read_feed
+from feed.pseudonyms import Pseudonymizer, load_key
 from feed.taxonomy import ALERT_TYPES
 from pipeline.classify import CATEGORIES, PRIORITIES
 from pipeline.detect import Alert
@@ -61,17 +62,20 @@ def analyze(
     classified_out: IO[bytes] | None = None,
     alerts_out: IO[bytes] | None = None,
     strict: bool = False,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> AnalyzeReport:
     """Classify every post of ``feed`` in file order and run detection over them, as one source.
 
     Bad lines, and posts the engine raises on, are skipped and counted as ``file:line`` unless strict.
     Windows close only as the event-time watermark passes them, exactly as in the stream: nothing is
-    flushed at the end of the file.
+    flushed at the end of the file. ``pseudonymizer``: ids, authors and mentions as the stack sees them.
     """
     report = AnalyzeReport()
     started = time.perf_counter()
 
     def process(record: Any, _line: bytes) -> tuple[ClassifiedPost, list[Alert]]:
+        if pseudonymizer is not None and isinstance(record, dict):
+            pseudonymizer.record(record)  # as the replayer sends it
         post = post_from_record(record)
         try:
             return engine.process(post)
@@ -98,7 +102,9 @@ def analyze(
     return report
 
 
-def run_analyze(feed: Path, *, classified: Path | None, alerts: Path | None, strict: bool) -> int:
+def run_analyze(
+    feed: Path, *, classified: Path | None, alerts: Path | None, strict: bool, pseudonymize: bool = False
+) -> int:
     from feed import FeedError
 
     if not feed.is_file():
@@ -106,12 +112,22 @@ def run_analyze(feed: Path, *, classified: Path | None, alerts: Path | None, str
         return 2
     engine = Engine()
     try:
+        pseudonymizer = Pseudonymizer(load_key()) if pseudonymize else None
+    except ValueError as exc:  # the key file cannot be read or created
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return 2
+    try:
         with (
             classified.open("wb") if classified else nullcontext() as classified_out,
             alerts.open("wb") if alerts else nullcontext() as alerts_out,
         ):
             report = analyze(
-                feed, engine=engine, classified_out=classified_out, alerts_out=alerts_out, strict=strict
+                feed,
+                engine=engine,
+                classified_out=classified_out,
+                alerts_out=alerts_out,
+                strict=strict,
+                pseudonymizer=pseudonymizer,
             )
     except FeedError as exc:
         print(f"pipeline: {exc}", file=sys.stderr)

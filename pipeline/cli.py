@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--alerts", type=Path, metavar="OUT.jsonl", help="write alerts here (detection stage)"
     )
     analyze.add_argument("--strict", action="store_true", help="stop at the first bad line (exit 1)")
+    analyze.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="write ids, authors and @mentions as the stack does (the replayer's key: AUTHOR_KEY or "
+        "AUTHOR_KEY_FILE); by default they are written as they are in the input",
+    )
     analyze.set_defaults(handler=run_analyze)
 
     summary = commands.add_parser(
@@ -96,7 +102,13 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_analyze(args: argparse.Namespace) -> int:
     from pipeline.analyze import run_analyze as analyze_feed
 
-    return analyze_feed(args.feed, classified=args.classified, alerts=args.alerts, strict=args.strict)
+    return analyze_feed(
+        args.feed,
+        classified=args.classified,
+        alerts=args.alerts,
+        strict=args.strict,
+        pseudonymize=args.pseudonymize,
+    )
 
 
 def run_summary(args: argparse.Namespace) -> int:

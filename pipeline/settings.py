@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "health_interval": "HEALTH_INTERVAL",
     "fault_stall_after": "FAULT_STALL_AFTER",
     "fault_engine_error": "FAULT_ENGINE_ERROR",
+    "keep_authors": "KEEP_AUTHORS",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
 }
@@ -86,6 +87,9 @@ class Settings:
     # Fault injection for the tests: the engine raises on a post whose text contains this, as a bug
     # would (pipeline/stream/faults.py), in the classifier processes too. Empty = never.
     fault_engine_error: str = ""
+    # Authors and @mentions that reach posts raw (a producer other than the replayer) are pseudonymized
+    # before posts.classified (feed/pseudonyms.py); KEEP_AUTHORS=1 keeps them, and the worker logs it.
+    keep_authors: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -121,6 +125,13 @@ def _coerce(name: str, type_name: Any, raw: str) -> Any:
             raise ValueError(f"{ENVIRONMENT[name]}={raw!r} is not a number") from None
     if type_name in (Path, "Path"):
         return Path(raw)
+    if type_name in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{ENVIRONMENT[name]}={raw!r} is not one of 1/0, true/false, yes/no, on/off")
     return raw
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from feed import FeedError, FeedStats, format_ts, parse_ts
+from feed.pseudonyms import IDENTIFYING_FIELDS, Pseudonymizer, load_key
 from feed.runtime import GC_THRESHOLDS  # why: see feed/runtime.py
 from replay.schedule import ReplayOptions, Slot
 from replay.source import (
@@ -158,6 +159,29 @@ def _add_send(commands) -> None:
         metavar="SECONDS",
         help="pace silences longer than SECONDS of event time as SECONDS (record timestamps are kept)",
     )
+    privacy = send.add_argument_group(
+        "privacy (the people in the feed: pseudonymous by default; the key is AUTHOR_KEY or the file "
+        "AUTHOR_KEY_FILE, created with mode 0600 on first use)"
+    )
+    privacy.add_argument(
+        "--keep-authors",
+        action="store_true",
+        default=os.environ.get("KEEP_AUTHORS", "") in ("1", "true", "yes"),
+        help="send authors and @mentions as they are (KEEP_AUTHORS=1); by default each becomes p: and 16 "
+        "hex digits of an HMAC under the key",
+    )
+    privacy.add_argument(
+        "--keep-ids",
+        action="store_true",
+        help="send post ids as they are, for an operator who must cite posts (by default pseudonymized)",
+    )
+    privacy.add_argument(
+        "--keep-field",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep this identifying field (dropped by default: " + ", ".join(IDENTIFYING_FIELDS) + ")",
+    )
     run = send.add_argument_group("run")
     run.add_argument("--skip-bad", action="store_true", help="skip bad records, count them, and go on")
     run.add_argument(
@@ -288,12 +312,27 @@ def _fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _pseudonymizer(args: argparse.Namespace) -> Pseudonymizer | None:
+    """What the feed goes through before Kafka: None only when every identity is kept on request."""
+    if args.keep_authors:
+        print("replay: --keep-authors: authors and @mentions are sent as they are", file=sys.stderr)
+    if args.keep_ids:
+        print("replay: --keep-ids: post ids are sent as they are", file=sys.stderr)
+    kept = set(args.keep_field)
+    if args.keep_authors and args.keep_ids and kept >= set(IDENTIFYING_FIELDS):
+        return None
+    return Pseudonymizer(
+        load_key(), keep_authors=args.keep_authors, keep_ids=args.keep_ids, keep_fields=args.keep_field
+    )
+
+
 def _run_send(args: argparse.Namespace) -> int:
     from replay.schedule import loop_shift, parse_speed, plan, speed_to_fit
 
     try:
         feed_path = feed_or_seed(args.feed)
-        read = open_wire_source(args, feed_path)
+        pseudonymizer = _pseudonymizer(args)
+        read = open_wire_source(args, feed_path, pseudonymizer)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -332,7 +371,13 @@ def _run_send(args: argparse.Namespace) -> int:
     from replay.checkpoint import Checkpoint, checkpoint_path, resume_point, slot_options
 
     state_file = checkpoint_path(feed_path, args.topic, args.state, packaged=args.feed is None)
-    fingerprint = slot_options(options, args.format)
+    # Ids and authors sent differently are other posts: a resume must use the same privacy options.
+    fingerprint = {
+        **slot_options(options, args.format),
+        "keep_authors": args.keep_authors,
+        "keep_ids": args.keep_ids,
+        "keep_fields": sorted(set(args.keep_field)),
+    }
     start_position = 0
     if args.resume:
         try:

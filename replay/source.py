@@ -13,8 +13,12 @@ import argparse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from feed import FeedStats, Post, read_feed
+from feed.pseudonyms import Pseudonymizer
 from replay.wire import WirePost, wire_post_from_record
 
 FORMAT_CHOICES = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
@@ -87,16 +91,30 @@ def survey_feed(path: Path, *, skip_bad: bool) -> FeedSurvey:
 
 
 def open_wire_source(
-    args: argparse.Namespace, path: Path
+    args: argparse.Namespace, path: Path, pseudonymizer: Pseudonymizer | None = None
 ) -> Callable[[FeedStats | None], Iterable[WirePost]]:
     """A reader of the feed as it is sent; JSON Lines feeds are streamed, and their lines that already
-    are the post's JSON are sent as they are (replay.wire)."""
+    are the post's JSON are sent as they are (replay.wire). With a pseudonymizer, each post's authors,
+    mentions, ids and identifying fields are replaced before it is encoded (feed.pseudonyms)."""
     if args.format == "jsonl":
         if args.field_map:
             raise ValueError("--map applies to --format csv only")
-        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats, build=wire_post_from_record)
+        build = wire_post_from_record if pseudonymizer is None else _pseudonymized(pseudonymizer)
+        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats, build=build)
     read = open_source(args, path)
-    return lambda stats: map(WirePost.from_post, read(stats))
+    if pseudonymizer is None:
+        return lambda stats: map(WirePost.from_post, read(stats))
+    build = _pseudonymized(pseudonymizer)
+    return lambda stats: (build(post.to_record(), b"") for post in read(stats))
+
+
+def _pseudonymized(pseudonymizer: Pseudonymizer) -> Callable[[Any, bytes], WirePost]:
+    def build(record: Any, _line: bytes) -> WirePost:
+        if isinstance(record, dict):
+            pseudonymizer.record(record)
+        return wire_post_from_record(record, orjson.dumps(record))
+
+    return build
 
 
 def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | None], Iterable[Post]]:

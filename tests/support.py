@@ -13,9 +13,22 @@ from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
 
+from feed import Post, post_from_record
+from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline.metrics import read_samples, totals_by_name
 
 REPO = Path(__file__).resolve().parents[1]
+# Every process a test starts (replayer, worker, analyze) pseudonymizes under this key, so a test can
+# compute what the stack publishes; no key file is written into the tester's home.
+TEST_AUTHOR_KEY = "tests-only-pseudonym-key"
+os.environ.setdefault("AUTHOR_KEY", TEST_AUTHOR_KEY)
+
+
+def as_sent(post: Post) -> Post:
+    """The post as the replayer sends it by default (feed/pseudonyms.py)."""
+    return post_from_record(Pseudonymizer(load_key()).record(post.to_record()))
+
+
 KAFKA_SH = REPO / "deploy" / "kafka" / "kafka.sh"
 # Resolved once, so tests may hand kafka.sh a PATH without bash on it.
 BASH = shutil.which("bash") or "/bin/bash"

@@ -210,7 +210,8 @@ _NO_INNER = str.maketrans("", "", _INNER)
 _SPLIT_INNER = re.compile(r"[.\-‐*·•|_]+")
 _SPLIT_TAG = re.compile(r"[.\-‐*·•|]+")  # hashtags keep their underscores (#sea_of_green)
 
-_TOKEN = re.compile(r"[#@]?\w+(?:[.\-‐'’`ʼ‘*·•|@$]+\w+)*")
+# A pseudonymized mention (feed/pseudonyms.py) is one token, dropped like any @mention.
+_TOKEN = re.compile(r"@p:[0-9a-f]{16}|[#@]?\w+(?:[.\-‐'’`ʼ‘*·•|@$]+\w+)*")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,6}/\S*")
 
 

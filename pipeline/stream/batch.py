@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from feed import FeedError
+from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline.engine import Engine, EngineError
 from pipeline.labels import lang_label, platform_label, region_label
 from pipeline.records import decode_end_of_feed, decode_post, observations_to_json
@@ -68,7 +69,15 @@ class ClassifiedBatch:
     end_markers: int = 0  # end-of-feed markers read (in the detect records, not published)
 
 
-def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: int) -> ClassifiedBatch:
+def classify_batch(
+    records: Iterable[RawRecord],
+    engine: Engine,
+    *,
+    max_bytes: int,
+    pseudonymizer: Pseudonymizer | None = None,
+) -> ClassifiedBatch:
+    """``pseudonymizer``: authors and @mentions still raw (a producer other than the replayer) are
+    pseudonymized before anything is published, and the record key becomes the author's pseudonym."""
     batch = ClassifiedBatch()
     rows: dict[int, list] = {}
     ends: dict[int, list[tuple[int, float]]] = {}
@@ -87,6 +96,12 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
                 ends.setdefault(partition, []).append((record.offset, last_ts))
                 batch.end_markers += 1
             continue
+        key = record.key
+        if pseudonymizer is not None:
+            private = pseudonymizer.authors(post)
+            if private is not post:
+                post = private
+                key = post.author.encode() if post.author else None
         try:
             result = engine.classify(post)
             value = result.to_json()
@@ -95,7 +110,7 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
             batch.invalid.append((record, EngineError(exc)))
             continue
         label = result.classification
-        batch.classified.setdefault(partition, []).append(Outgoing(record.key, value, post.ts_ms))
+        batch.classified.setdefault(partition, []).append(Outgoing(key, value, post.ts_ms))
         rows.setdefault(partition, []).append((record.offset, post.id, observation))
         platform, region, lang = (
             platform_label(post.platform),
@@ -120,18 +135,22 @@ def classify_batch(records: Iterable[RawRecord], engine: Engine, *, max_bytes: i
 
 
 _process_engine: Engine | None = None
+_process_pseudonymizer: Pseudonymizer | None = None
 
 
-def prepare_process_engine(fault_engine_error: str = "") -> Engine:
-    """This process's own engine (for a classifier process), built on the first call."""
-    global _process_engine
+def prepare_process_engine(fault_engine_error: str = "", *, keep_authors: bool = True) -> Engine:
+    """This process's own engine (for a classifier process) and pseudonymizer (unless it keeps authors;
+    the key is read as the worker reads it), built on the first call."""
+    global _process_engine, _process_pseudonymizer
     if _process_engine is None:
         from pipeline.stream.faults import make_engine
 
         _process_engine = make_engine(fault_engine_error)
+        _process_pseudonymizer = None if keep_authors else Pseudonymizer(load_key())
     return _process_engine
 
 
 def classify_in_process(records: list[Record], max_bytes: int) -> ClassifiedBatch:
     """:func:`classify_batch` with this process's own engine."""
-    return classify_batch(records, prepare_process_engine(), max_bytes=max_bytes)
+    engine = prepare_process_engine()
+    return classify_batch(records, engine, max_bytes=max_bytes, pseudonymizer=_process_pseudonymizer)

@@ -40,6 +40,7 @@ import mode
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError
 
+from feed.pseudonyms import Pseudonymizer
 from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics, observe_many
 from pipeline.records import dead_letter_headers
@@ -77,6 +78,7 @@ class ClassifyService(mode.Service):
         settings: Settings,
         metrics: PipelineMetrics,
         engine: Engine,
+        pseudonymizer: Pseudonymizer | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -84,6 +86,7 @@ class ClassifyService(mode.Service):
         self.settings = settings
         self.metrics = metrics
         self.engine = engine
+        self.pseudonymizer = pseudonymizer  # None: KEEP_AUTHORS
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self._in_flight: deque[_InFlight] = deque()
@@ -116,7 +119,7 @@ class ClassifyService(mode.Service):
                 settings.classify_processes,
                 mp_context=get_context("spawn"),
                 initializer=_start_classifier,
-                initargs=(os.getpid(), settings.fault_engine_error),
+                initargs=(os.getpid(), settings.fault_engine_error, settings.keep_authors),
             )
             # One call per process, all at once: the pool starts as many processes, and each builds its
             # engine as it starts (_start_classifier), not on its first real batch.
@@ -251,7 +254,9 @@ class ClassifyService(mode.Service):
         max_bytes = self.settings.max_post_bytes
         if self._pool is None:
             done = asyncio.get_running_loop().create_future()
-            done.set_result(classify_batch(records, self.engine, max_bytes=max_bytes))
+            done.set_result(
+                classify_batch(records, self.engine, max_bytes=max_bytes, pseudonymizer=self.pseudonymizer)
+            )
             return done
         plain = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
         return asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, plain, max_bytes)
@@ -359,8 +364,8 @@ class ClassifyService(mode.Service):
         }
 
 
-def _start_classifier(parent_pid: int, fault_engine_error: str) -> None:
-    prepare_process_engine(fault_engine_error)
+def _start_classifier(parent_pid: int, fault_engine_error: str, keep_authors: bool) -> None:
+    prepare_process_engine(fault_engine_error, keep_authors=keep_authors)
     # Ctrl-C reaches the whole process group; the worker stops its classifier itself, after the last
     # batches are published and committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
+from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline import runtime
 from pipeline.detect import Detector, DetectorConfig
 from pipeline.metrics import PipelineMetrics
@@ -23,6 +25,8 @@ from pipeline.stream.health import HealthMonitor
 from pipeline.stream.health_probe import register_agents
 from pipeline.stream.stop_deadline import StopDeadline
 from pipeline.stream.topics import declare as declare_topics
+
+log = logging.getLogger(__name__)
 
 
 def run(settings: Settings) -> int:
@@ -37,7 +41,10 @@ def run(settings: Settings) -> int:
     engine = make_engine(settings.fault_engine_error, detector=detector)
     health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
     topics = declare_topics(app, settings)
-    classify_stage = ClassifyService(topics, settings, metrics, engine)
+    if settings.keep_authors:
+        log.warning("KEEP_AUTHORS=1: authors and @mentions are published as they reach the posts topic")
+    pseudonymizer = None if settings.keep_authors else Pseudonymizer(load_key())
+    classify_stage = ClassifyService(topics, settings, metrics, engine, pseudonymizer)
     detect_stage = DetectService(topics, settings, metrics, engine)
     register_agents(app, settings, metrics, health, classify_stage, detect_stage)
 

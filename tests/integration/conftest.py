@@ -13,12 +13,13 @@ import orjson
 import pytest
 
 from feed import read_feed
+from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline.analyze import analyze
 from pipeline.detect import DetectorConfig
 from pipeline.detect.dedupe import DEDUPE_HORIZON_SECONDS
 from pipeline.engine import Engine
 from replay.generate import write_scenario
-from tests.support import python_module, scrape, wait_until
+from tests.support import as_sent, python_module, scrape, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +162,10 @@ def build_scenario(folder: Path, hours: float) -> Scenario:
     )
     alerts_path = folder / "alerts.jsonl"
     with alerts_path.open("wb") as alerts_out:
-        report = analyze(feed, engine=Engine(), alerts_out=alerts_out)
+        # As the stack sees the feed: ids, authors and mentions pseudonymized by the replayer.
+        report = analyze(
+            feed, engine=Engine(), alerts_out=alerts_out, pseudonymizer=Pseudonymizer(load_key())
+        )
     alerts = [orjson.loads(line) for line in alerts_path.read_bytes().splitlines()]
     posts = list(read_feed(feed))
     last_ts = max(post.ts for post in posts)
@@ -169,7 +173,7 @@ def build_scenario(folder: Path, hours: float) -> Scenario:
         feed=feed,
         alerts=alerts,
         posts=report.posts,
-        ids=frozenset(post.id for post in posts),
+        ids=frozenset(as_sent(post).id for post in posts),
         last_ts=last_ts,
         final_watermark=last_ts - DetectorConfig().lateness_seconds,
         last_hour_posts=sum(1 for post in posts if post.ts >= last_ts - DEDUPE_HORIZON_SECONDS),

@@ -11,7 +11,7 @@ from kafka import KafkaConsumer
 from feed import read_feed
 from pipeline.engine import Engine
 from replay.seed import SEED_FEED_PATH
-from tests.support import python_module, wait_until
+from tests.support import as_sent, python_module, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ def test_seed_posts_come_out_classified_exactly_as_analyze_says(kafka_bootstrap,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
-    posts = list(read_feed(SEED_FEED_PATH))
+    posts = [as_sent(post) for post in read_feed(SEED_FEED_PATH)]  # pseudonymous, as the replayer sends
 
     consumer = KafkaConsumer(
         worker.classified_topic,

@@ -20,7 +20,7 @@ from replay.runner import Replay
 from replay.schedule import ReplayOptions, plan
 from replay.seed import SEED_FEED_PATH
 from replay.wire import WirePost
-from tests.support import free_port, kafka_env, kafka_sh, python_module, scrape, wait_until
+from tests.support import as_sent, free_port, kafka_env, kafka_sh, python_module, scrape, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +115,8 @@ def test_window_loop_and_rate_on_the_broker(kafka_bootstrap, tmp_path):
     records = everything[:-1]
     assert len(records) == 2 * len(window)
     ids = [orjson.loads(r.value)["id"] for r in records]
-    assert ids == [p.id for p in window] + [f"{p.id}#2" for p in window]
+    sent_ids = [as_sent(p).id for p in window]  # pseudonymous by default
+    assert ids == sent_ids + [f"{post_id}#2" for post_id in sent_ids]
     stamps = [r.timestamp for r in records]
     assert stamps[: len(window)] == [p.ts_ms for p in window]
     assert stamps[len(window) :] == [round((p.ts + span) * 1000) for p in window]
@@ -135,8 +136,9 @@ def test_records_match_a_plain_kafka_python_send_whether_the_feed_is_kept_or_rea
         )  # offsets and epoch seconds take the general path, the rest is written canonical below
         author = f',"author":"user{n % 499}"' if n % 11 else ""
         lines.append(f'{{"id":"p{n}","ts":{ts},"text":"post {n}"{author},"region":"IR"}}'.encode())
-    posts = [post_from_record(orjson.loads(line)) for line in lines]
-    write_feed(posts[: len(posts) // 2], feed)  # canonical lines ...
+    raw = [post_from_record(orjson.loads(line)) for line in lines]
+    write_feed(raw[: len(raw) // 2], feed)  # canonical lines ...
+    posts = [as_sent(post) for post in raw]  # what the replayer sends by default: pseudonymous
     with feed.open("ab") as handle:  # ... then lines that are not
         handle.write(b"\n".join(lines[len(lines) // 2 :]) + b"\n")
 
@@ -245,7 +247,7 @@ def test_resume_after_kill_sends_the_rest(kafka_bootstrap, tmp_path):
     assert f"sent {200 - position}/{200 - position} posts" in stderr
 
     ids = [orjson.loads(r.value)["id"] for r in read_all(kafka_bootstrap, topic)]
-    assert set(ids) == {p.id for p in posts}, "no post is lost"
+    assert set(ids) == {as_sent(p).id for p in posts}, "no post is lost"
     duplicates = len(ids) - len(set(ids))
     print(f"\nresume after kill -9: checkpoint at {position}, {duplicates} posts sent twice")
     assert duplicates <= 10  # only what was acknowledged after the last checkpoint write (≤ 0.2 s)
@@ -275,7 +277,7 @@ def test_broker_restart_is_retried_not_fatal(tmp_path):
         assert process.returncode == 0, stderr
         assert "150 acknowledged, 0 failed" in stderr
         ids = [orjson.loads(r.value)["id"] for r in read_all(bootstrap, topic)]
-        assert sorted(ids) == sorted(p.id for p in posts), "each post exactly once"
+        assert sorted(ids) == sorted(as_sent(p).id for p in posts), "each post exactly once"
     finally:
         kafka_sh("stop", env)
 

@@ -11,7 +11,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from feed import end_of_feed_ts, read_feed
 from replay.seed import SEED_FEED_PATH
-from tests.support import python_module, wait_until
+from tests.support import as_sent, python_module, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def test_records_carry_event_time_author_key_and_the_post(kafka_bootstrap, worke
     assert sorted(r.partition for r in markers) == [0, 1]
     assert {r.timestamp for r in markers} == {max(post.ts_ms for post in SEED_POSTS)}
     records = [r for r in everything if r not in markers]
-    by_id = {post.id: post for post in SEED_POSTS}
+    by_id = {sent.id: sent for sent in map(as_sent, SEED_POSTS)}  # pseudonymous by default
     assert len(records) == len(SEED_POSTS)
     for record in records:
         post = by_id.pop(orjson.loads(record.value)["id"])

@@ -143,3 +143,19 @@ def test_a_post_the_engine_raises_on_is_dead_lettered_and_the_batch_goes_on():
     assert [orjson.loads(o.value)["id"] for o in batch.classified[3]] == ["p0", "p2"]
     assert [post_id for _, post_id, _ in observations_from_json(batch.detect[3])] == ["p0", "p2"]
     assert batch.next_offsets == {3: 43}  # the dead letter is committed past like any other record
+
+
+def test_a_raw_author_from_another_producer_is_pseudonymized_before_it_is_published():
+    from feed.pseudonyms import Pseudonymizer
+
+    pseudonymizer = Pseudonymizer(b"key")
+    raw = Post(id="r1", ts=1245000000.0, text="RT @bob: rally at Azadi", author="alice")
+    done = pseudonymizer.authors(raw)
+    records = [Record("posts", 0, 0, b"alice", raw.to_json()), Record("posts", 0, 1, b"k", done.to_json())]
+    batch = classify_batch(records, Engine(), max_bytes=65536, pseudonymizer=pseudonymizer)
+    out = batch.classified[0]
+    assert [orjson.loads(o.value)["author"] for o in out] == [done.author, done.author]
+    assert orjson.loads(out[0].value)["text"] == done.text and b"alice" not in out[0].value
+    assert out[0].key == done.author.encode()  # keyed by the pseudonym: per-author order holds
+    assert out[1].key == b"k"  # already pseudonymous: left as the producer keyed it
+    assert orjson.loads(out[0].value)["id"] == "r1"  # ids are the replayer's business
