@@ -70,6 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(handler=run_analyze)
 
+    purge = commands.add_parser(
+        "purge",
+        help="delete the stack's topics, consumer groups and state (lists them unless --yes)",
+        description="For an operator who must destroy the data: delete the topics (posts, "
+        "posts.classified, posts.detect, alerts, the dead letters and every topic of the app id), the "
+        "consumer groups of the app id and the worker's state directory; --key also deletes the "
+        "pseudonym key file. Without --yes nothing is deleted: the list is printed.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    purge.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap server (127.0.0.1:9092)")
+    purge.add_argument("--app-id", help="the app id whose groups and topics go (iran2009-pipeline)")
+    purge.add_argument("--data-dir", type=Path, help="the worker's state directory (.pipeline-data)")
+    purge.add_argument("--key", action="store_true", help="also delete the pseudonym key file")
+    purge.add_argument("--yes", action="store_true", help="delete; without it, only list")
+    purge.set_defaults(handler=run_purge)
+
     summary = commands.add_parser(
         "summary",
         help="print a one-line summary of a running worker's metrics",
@@ -109,6 +126,13 @@ def run_analyze(args: argparse.Namespace) -> int:
         strict=args.strict,
         pseudonymize=args.pseudonymize,
     )
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from pipeline.purge import purge
+
+    settings = Settings.from_env(bootstrap=args.bootstrap, app_id=args.app_id, data_dir=args.data_dir)
+    return purge(settings, yes=args.yes, key=args.key)
 
 
 def run_summary(args: argparse.Namespace) -> int:

@@ -103,6 +103,37 @@ def test_no_handle_mention_id_or_location_leaves_the_replayer(kafka_bootstrap, t
         # ... and the pseudonyms are there instead: one per author, keyed by it.
         pseudonymizer = Pseudonymizer(load_key())
         assert pseudonymizer.author("handle_003x").encode() in places["topics"]
+
+        # An operator who must destroy the data: purge lists, then with --yes deletes, this stack only.
+        env = {
+            **os.environ,
+            "POSTS_TOPIC": worker.topic,
+            "CLASSIFIED_TOPIC": worker.classified_topic,
+            "DETECT_TOPIC": f"{name}.detect",
+            "ALERTS_TOPIC": worker.alerts_topic,
+            "DEAD_LETTER_TOPIC": worker.dead_letter_topic,
+        }
+        (data_dir,) = (tmp_path / "worker").glob("faust-*")
+        command = python_module("pipeline", "purge", "--bootstrap", kafka_bootstrap, "--app-id",
+                                f"{name}-app", "--data-dir", str(data_dir))  # fmt: skip
+        listed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert "nothing deleted" in listed.stderr and f"would delete topic {worker.topic}" in listed.stdout
+        assert f"would delete consumer group {name}-app-classify" in listed.stdout
+        assert data_dir.exists()
+        done = subprocess.run([*command, "--yes"], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        try:
+            gone = wait_until(
+                lambda: not any(t.startswith(name) for t in admin.list_topics()) or None,
+                timeout=30,
+                what="the stack's topics to be deleted",
+            )
+            assert gone and not [g for g in admin.list_groups() if g["group_id"].startswith(name)]
+        finally:
+            admin.close()
+        assert not data_dir.exists()
     finally:
         kafka.close()
         worker.stop(timeout=30)
