@@ -48,6 +48,25 @@ def engine_classify_seconds(posts: list[Post], *, warmup: int = 50_000) -> float
     return time.perf_counter() - start
 
 
+def classify_batch_seconds(posts: list[Post], pseudonymizer, *, batch: int = 1000) -> float:
+    """Seconds for the classify stage's pure step (pipeline.stream.batch.classify_batch) over every post
+    as 1,000-record batches of one partition, with or without its pseudonymizer; the engine is warmed
+    up first, as in engine_classify_seconds."""
+    from pipeline.stream.batch import Record, classify_batch
+
+    engine = Engine()
+    records = [
+        Record("posts", 0, offset, post.author.encode() if post.author else None, post.to_json())
+        for offset, post in enumerate(posts)
+    ]
+    for start in range(0, min(len(records), 50_000), batch):
+        classify_batch(records[start : start + batch], engine, max_bytes=65536)
+    started = time.perf_counter()
+    for start in range(0, len(records), batch):
+        classify_batch(records[start : start + batch], engine, max_bytes=65536, pseudonymizer=pseudonymizer)
+    return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hours", type=float, default=12.0)

@@ -29,7 +29,9 @@ from replay.producer import ensure_topic  # noqa: E402
 SUMMARY = re.compile(r"replay: sent (\d+)/\d+ posts .* in ([\d.]+)s \(([\d,]+) posts/s\)")
 
 
-def replay_max(bootstrap: str, topic: str, feed: Path, state_dir: Path) -> tuple[float, float | None]:
+def replay_max(
+    bootstrap: str, topic: str, feed: Path, state_dir: Path, *extra: str
+) -> tuple[float, float | None]:
     """Runs ``python -m replay send FEED --speed max --quiet --no-end-marker`` into ``topic`` (created
     with 4 partitions): no end-of-feed markers, so it sends what the bare producer sends.
 
@@ -38,7 +40,8 @@ def replay_max(bootstrap: str, topic: str, feed: Path, state_dir: Path) -> tuple
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "replay", "send", str(feed), "--bootstrap", bootstrap, "--topic", topic,
-         "--partitions", "4", "--speed", "max", "--quiet", "--no-end-marker", "--state", str(state_dir)],
+         "--partitions", "4", "--speed", "max", "--quiet", "--no-end-marker", "--state", str(state_dir),
+         *extra],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - started

@@ -9,12 +9,15 @@ from typing import Any
 # The measured numbers, in the order the table shows them, with what each one is.
 MEASURES: dict[str, str] = {
     "replay_max_posts_per_s": "python -m replay send FEED --speed max --quiet (whole command)",
+    "replay_kept_ids_posts_per_s": "the same with --keep-authors --keep-ids: no pseudonyms (issue 17)",
     "kafka_python_producer_posts_per_s": "bare kafka-python producer loop, same settings, pre-encoded",
     "pipeline_posts_per_s": "one worker, classify + detect, pre-filled topic, until caught up",
     "faust_passthrough_posts_per_s": "bare Faust agent: orjson decode, forward to another topic",
     "aiokafka_consumer_posts_per_s": "bare aiokafka getmany loop with orjson decode",
     "analyze_posts_per_s": "pipeline.analyze.analyze() in-process (classify + detect, no Kafka)",
     "classify_posts_per_s": "Engine().classify(post) on one core",
+    "classify_batch_posts_per_s": "the classify stage's pure batch step over raw-author posts, no pseudonyms",
+    "classify_batch_pseudonymized_posts_per_s": "the same, pseudonymizing the raw authors and mentions",
     "e2e_latency_p50_ms": "produce → posts.classified arrival, median",
     "e2e_latency_p99_ms": "produce → posts.classified arrival, 99th percentile",
     "scaling": "pipeline posts/s by worker count (same group, 4 partitions)",
@@ -25,6 +28,11 @@ MEASURES: dict[str, str] = {
 RATIOS: dict[str, tuple[str, str]] = {
     "replay_vs_producer": ("replay_max_posts_per_s", "kafka_python_producer_posts_per_s"),
     "pipeline_vs_faust_passthrough": ("pipeline_posts_per_s", "faust_passthrough_posts_per_s"),
+    "replay_pseudonymized_vs_kept": ("replay_max_posts_per_s", "replay_kept_ids_posts_per_s"),
+    "classify_pseudonymized_vs_plain": (
+        "classify_batch_pseudonymized_posts_per_s",
+        "classify_batch_posts_per_s",
+    ),
 }
 RESULT_KEYS = frozenset(MEASURES) | frozenset(RATIOS) | {"machine"}
 

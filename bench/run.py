@@ -55,7 +55,7 @@ import orjson
 
 from bench.baselines import bare_producer, run_aiokafka_consumer, start_faust_passthrough
 from bench.broker import INTERRUPTED, KAFKA_VERSION, REPO, Broker, Offsets
-from bench.classify_speed import engine_classify_seconds
+from bench.classify_speed import classify_batch_seconds, engine_classify_seconds
 from bench.replay_throughput import replay_max
 from bench.report import MEASURES, build_results, format_number, format_table, percentile, rate
 from bench.stack import (
@@ -79,6 +79,7 @@ from bench.workload import (
     partition_last_timestamps,
     write_prefix,
 )
+from feed.pseudonyms import IDENTIFYING_FIELDS
 
 DEFAULT_POSTS = 1_000_000
 DEFAULT_SAMPLE = 300_000
@@ -247,6 +248,14 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
             f"; its send loop alone {format_number(loop_rate)}/s" if loop_rate else ""
         )
 
+    with phases("replay send --speed max --keep-authors --keep-ids"):
+        kept = ("--keep-authors", "--keep-ids", *(f"--keep-field={name}" for name in IDENTIFYING_FIELDS))
+        seconds, _ = replay_max(bootstrap, "bench-replay-kept", run.sample_feed, run.work, *kept)
+        if (found := offsets.end_total("bench-replay-kept")) != sample:
+            raise RuntimeError(f"bench-replay-kept holds {found} records, not {sample}")
+        measured["replay_kept_ids_posts_per_s"] = rate(sample, seconds)
+        notes["replay_kept_ids_posts_per_s"] = f"{sample:,} posts, sent as they are in the feed"
+
     with phases("aiokafka consumer"):
         counted, seconds = run_aiokafka_consumer(bootstrap, source, total, timeout)
         measured["aiokafka_consumer_posts_per_s"] = rate(counted, seconds)
@@ -405,6 +414,16 @@ def _in_process_phases(run: Run, posts: list) -> None:
         seconds = engine_classify_seconds(posts)
         run.measured["classify_posts_per_s"] = rate(len(posts), seconds)
         run.notes["classify_posts_per_s"] = f"{len(posts):,} posts in {seconds:.1f}s"
+    with run.phases("classify batches, with and without pseudonyms (in-process)"):
+        from feed.pseudonyms import Pseudonymizer
+
+        for name, pseudonymizer in (
+            ("classify_batch_posts_per_s", None),
+            ("classify_batch_pseudonymized_posts_per_s", Pseudonymizer(b"bench-key")),
+        ):
+            seconds = classify_batch_seconds(posts, pseudonymizer)
+            run.measured[name] = rate(len(posts), seconds)
+            run.notes[name] = f"{len(posts):,} posts with raw authors in {seconds:.1f}s"
 
 
 def _lateness() -> float:

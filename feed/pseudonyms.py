@@ -16,7 +16,6 @@ The key (:func:`load_key`): ``AUTHOR_KEY`` (any string), else the file ``AUTHOR_
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import os
@@ -73,6 +72,7 @@ class Pseudonymizer:
         self.keep_ids = keep_ids
         self.dropped = tuple(name for name in IDENTIFYING_FIELDS if name not in set(keep_fields))
         self._memo: dict[str, str] = {}
+        self._authors: dict[str, str] = {}  # as written (any case, with or without @) -> pseudonym
 
     def pseudonym(self, value: str) -> str:
         if is_pseudonym(value):
@@ -94,7 +94,13 @@ class Pseudonymizer:
         return _MENTION.sub(lambda found: "@" + self.pseudonym(found.group(1).lower()), text)
 
     def author(self, author: str) -> str:
-        return self.pseudonym(author.lstrip("@").lower()) if not is_pseudonym(author) else author
+        found = self._authors.get(author)
+        if found is None:
+            found = author if is_pseudonym(author) else self.pseudonym(author.lstrip("@").lower())
+            if len(self._authors) >= 200_000:
+                self._authors.clear()
+            self._authors[author] = found
+        return found
 
     def authors(self, post: Post) -> Post:
         """The post with its author and @mentions pseudonymized (id and fields as they are): what the
@@ -103,10 +109,11 @@ class Pseudonymizer:
             return post
         author = post.author
         new_author = self.author(author) if author else author
-        new_text = self.text(post.text)
-        if new_author == author and new_text is post.text:
+        text = post.text
+        new_text = self.text(text) if "@" in text else text
+        if new_author == author and new_text is text:
             return post
-        return dataclasses.replace(post, author=new_author, text=new_text)
+        return Post(post.id, post.ts, new_text, new_author, post.platform, post.lang, post.region, post.extra)
 
     def record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A feed record (the JSON of a post) pseudonymized in place, and returned."""

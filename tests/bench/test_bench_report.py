@@ -25,12 +25,15 @@ MACHINE = {"cores": 2, "python": "3.11.7", "kafka": "4.1.1", "bench_posts": 1000
 def measured(**changes):
     values = {
         "replay_max_posts_per_s": 5000.0,
+        "replay_kept_ids_posts_per_s": 5500.0,
         "kafka_python_producer_posts_per_s": 10000.0,
         "pipeline_posts_per_s": 7000.0,
         "faust_passthrough_posts_per_s": 1400.0,
         "aiokafka_consumer_posts_per_s": 150000.0,
         "analyze_posts_per_s": 13000.0,
         "classify_posts_per_s": 30000.0,
+        "classify_batch_posts_per_s": 25000.0,
+        "classify_batch_pseudonymized_posts_per_s": 24000.0,
         "e2e_latency_p50_ms": 12.345,
         "e2e_latency_p99_ms": 80.0,
         "scaling": {"1": 7000.0, "2": 9000.0},
@@ -74,12 +77,15 @@ def test_results_have_exactly_the_required_keys_and_types():
     assert set(results) == RESULT_KEYS
     assert set(results) == {
         "replay_max_posts_per_s",
+        "replay_kept_ids_posts_per_s",
         "kafka_python_producer_posts_per_s",
         "pipeline_posts_per_s",
         "faust_passthrough_posts_per_s",
         "aiokafka_consumer_posts_per_s",
         "analyze_posts_per_s",
         "classify_posts_per_s",
+        "classify_batch_posts_per_s",
+        "classify_batch_pseudonymized_posts_per_s",
         "e2e_latency_p50_ms",
         "e2e_latency_p99_ms",
         "scaling",
@@ -88,6 +94,8 @@ def test_results_have_exactly_the_required_keys_and_types():
         "machine",
         "replay_vs_producer",
         "pipeline_vs_faust_passthrough",
+        "replay_pseudonymized_vs_kept",
+        "classify_pseudonymized_vs_plain",
     }
     for key in set(MEASURES) - {"scaling"}:
         assert isinstance(results[key], float)
