@@ -16,7 +16,7 @@ import pytest
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation
 from pipeline.detect.dedupe import DedupedDetector
 from pipeline.records import observations_to_json
-from tests.pipeline.detect.test_detector import MIN, T0, make_stream, onsets, records, run
+from tests.pipeline.detect.streams import MIN, T0, make_stream, onsets, records, run
 
 PARTITIONS = 16
 IDLE = 15  # its last post comes ten minutes before the feed's end
