@@ -32,7 +32,7 @@ from feed import read_feed
 from pipeline.detect import DetectorConfig
 from replay.generate import write_scenario
 from tests.integration.conftest import RunningWorker, start_worker
-from tests.support import REPO, free_port, python_module, wait_until
+from tests.support import REPO, as_sent, free_port, python_module, wait_until
 
 yaml = pytest.importorskip("yaml")
 
@@ -254,8 +254,9 @@ def stack(kafka_bootstrap, tmp_path_factory) -> Iterator[Stack]:
         assert replay.wait(timeout=REPLAY_SECONDS + 120) == 0, replay_log.read_text()
         # Records the dashboards must show too: dead letters and repeats.
         producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-        lines = feed.read_bytes().splitlines()
-        for value in [*JUNK, *lines[-REPEATS:]]:
+        # Repeats as the replayer sent them (pseudonymous ids), so they are the same ids again.
+        repeats = [as_sent(post).to_json() for post in posts[-REPEATS:]]
+        for value in [*JUNK, *repeats]:
             producer.send(worker.topic, value=value, key=b"dashboards-test")
         producer.flush()
         producer.close()
