@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak faults
+.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak faults secrets
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -36,6 +36,15 @@ kafka-stop: ## stop the local broker
 kafka-status: ## is the local broker up?
 	@$(KAFKA) status
 
+secrets: ## the compose stack's secrets into ./secrets (git-ignored, 0700): Kafka CA, broker certificate, passwords, pseudonym key
+	@$(KAFKA) secrets secrets
+	@[ -s secrets/grafana-admin.password ] || (umask 077 && openssl rand -hex 24 >secrets/grafana-admin.password)
+	@[ -s secrets/author.key ] || (umask 077 && openssl rand -hex 32 >secrets/author.key)
+	@# Compose bind-mounts each secret into containers that run as other users (kafka, grafana, app):
+	@# readable files, in a folder only you can enter. ca.key (the CA's key) is mounted nowhere and stays 0600.
+	@chmod 700 secrets && chmod 644 secrets/*.password secrets/ca.pem secrets/broker.pem secrets/author.key
+	@echo "secrets in ./secrets: ca.pem (KAFKA_CA), <user>.password (KAFKA_PASSWORD_FILE), grafana-admin.password, author.key (AUTHOR_KEY_FILE)"
+
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -62,8 +71,9 @@ test: install lint prom-check compose-check ## install what is needed and run ev
 demo: install ## start Kafka and a worker, replay the seed feed in about a minute, show the metrics
 	@bash scripts/demo.sh
 
-bench: install ## measure throughput and latency on a real broker (BENCH_POSTS, default 1,000,000); writes bench-results.json
+bench: install ## measure throughput and latency on a real broker (BENCH_POSTS, default 1,000,000); writes bench-results.json and bench-security.json
 	$(PY) -m bench.run
+	$(PY) -m bench.security
 
 soak: install ## one worker under a long max-speed replay on its own broker (SOAK_POSTS, default 5,000,000): RSS, posts/s, lag; writes soak-results.json
 	$(PY) scripts/soak.py

@@ -65,8 +65,15 @@ async def aiokafka_consume(bootstrap: str, topic: str, total: int) -> tuple[int,
     both from the first fetched batch on (the batch itself excluded), so start-up is not timed."""
     from aiokafka import AIOKafkaConsumer
 
+    from feed.kafka_security import KafkaSecurity
+
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", **FETCH_SETTINGS
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        **FETCH_SETTINGS,
+        **KafkaSecurity.from_env().aiokafka(),  # KAFKA_SECURITY ...: bench.security compares the two
     )
     await consumer.start()
     try:

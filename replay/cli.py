@@ -61,6 +61,8 @@ while sending:
 
 environment:
   KAFKA_BOOTSTRAP   default for --bootstrap (127.0.0.1:9092)
+  KAFKA_SECURITY    plaintext (default) or sasl_ssl; then KAFKA_USERNAME (replay), KAFKA_PASSWORD_FILE
+                    (or KAFKA_PASSWORD) and KAFKA_CA (the CA's PEM file): see feed/kafka_security.py
   POSTS_TOPIC       default for --topic (posts)
   POSTS_PARTITIONS  default for --partitions (4), used only when the topic must be created
 
@@ -296,6 +298,12 @@ def _event_time_flag(name: str, value: str | None) -> float | None:
 
 
 def run_send(args: argparse.Namespace) -> int:
+    from feed.kafka_security import KafkaSecurity
+
+    try:  # before the feed is read: a misconfiguration is said at once, in one line
+        args.security = KafkaSecurity.from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     with _fewer_collections():
         return _run_send(args)
 
@@ -412,7 +420,7 @@ def _send(
     from kafka.errors import KafkaError
 
     from replay.metrics import ReplayMetrics
-    from replay.producer import PostProducer, ensure_topic
+    from replay.producer import KafkaRefused, PostProducer, ensure_topic
     from replay.runner import PauseControl, Replay
 
     planned = survey.posts * options.loops
@@ -427,9 +435,16 @@ def _send(
             ) from None
         metrics.posts_planned.set(planned)
         metrics.speed_factor.set(options.speed or 0)
+    producer = None
     try:
-        ensure_topic(args.bootstrap, args.topic, args.partitions)
-        producer = PostProducer(args.bootstrap, args.topic)
+        ensure_topic(args.bootstrap, args.topic, args.partitions, args.security)
+        producer = PostProducer(args.bootstrap, args.topic, security=args.security)
+        producer.check_access()
+    except KafkaRefused as exc:  # who, which topic, which operation, why: one line
+        print(exc, file=sys.stderr)
+        if producer is not None:
+            producer.close(timeout=1)
+        return 1
     except KafkaError as exc:
         print(f"replay: cannot reach Kafka at {args.bootstrap}: {exc!r}", file=sys.stderr)
         return 1

@@ -13,11 +13,12 @@ from typing import NamedTuple
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import AuthorizationError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 from kafka.producer.future import FutureRecordMetadata
 
 from feed import END_OF_FEED_HEADER, END_OF_FEED_HEADER_VALUE, end_of_feed_value
+from feed.kafka_security import KafkaSecurity, RefusalWatch, refusal
 from replay.wire import WirePost
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,48 @@ class SentBatch(NamedTuple):
     futures: list[FutureRecordMetadata]
 
 
-def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
-    """Create the topic with ``partitions`` if it is missing; True when this call created it."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="iran2009-replay-admin")
+class KafkaRefused(RuntimeError):
+    """The broker refused this client (login, TLS trust or an ACL): ``str()`` is one line saying who,
+    which topic and which operation."""
+
+
+CONNECT_SECONDS = 30.0
+
+
+def connect_admin(
+    bootstrap: str, security: KafkaSecurity, *, topic: str, timeout: float = CONNECT_SECONDS
+) -> KafkaAdminClient:
+    """An admin client once the broker answered, within ``timeout`` seconds.
+
+    kafka-python retries a refused login (or an untrusted certificate) until its bootstrap times out and
+    then says only "Unable to bootstrap", so it is asked in short attempts, watching what it logs: a
+    refusal ends the wait at once, as :class:`KafkaRefused`."""
+    deadline = time.monotonic() + timeout
+    with RefusalWatch("kafka") as watch:
+        while True:
+            attempt = max(1.0, min(3.0, deadline - time.monotonic()))
+            try:
+                return KafkaAdminClient(
+                    bootstrap_servers=bootstrap,
+                    client_id="iran2009-replay-admin",
+                    bootstrap_timeout_ms=int(attempt * 1000),
+                    **security.kafka_python(),
+                )
+            except KafkaError as exc:
+                if watch.decided(security) or time.monotonic() >= deadline:
+                    raise KafkaRefused(
+                        refusal(watch.explain(exc), security, program="replay", operation="WRITE",
+                                topic=topic, bootstrap=bootstrap)
+                    ) from exc  # fmt: skip
+
+
+def ensure_topic(bootstrap: str, topic: str, partitions: int, security: KafkaSecurity | None = None) -> bool:
+    """Create the topic with ``partitions`` if it is missing; True when this call created it.
+
+    A user that may not create it (or, under ACLs, not even see it) is left to the first send, which
+    names the refusal."""
+    security = security or KafkaSecurity()
+    admin = connect_admin(bootstrap, security, topic=topic)
     try:
         if topic in admin.list_topics():
             return False
@@ -60,6 +100,8 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
         return True
     except TopicAlreadyExistsError:
         return False  # another client created it meanwhile
+    except AuthorizationError:
+        return False
     finally:
         admin.close()
 
@@ -75,7 +117,13 @@ class PostProducer:
     """
 
     def __init__(
-        self, bootstrap: str, topic: str, *, linger_ms: int = 5, client: KafkaProducer | None = None
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        linger_ms: int = 5,
+        client: KafkaProducer | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.topic = topic
         self.counts = DeliveryCounts()
@@ -101,8 +149,23 @@ class PostProducer:
                 batch_size=256 * 1024,
                 delivery_timeout_ms=600_000,
                 reconnect_backoff_max_ms=2_000,
+                **(security or KafkaSecurity()).kafka_python(),
             )
         self._producer = client
+        self._security = security or KafkaSecurity()
+        self._bootstrap = bootstrap
+
+    def check_access(self) -> None:
+        """Raises :class:`KafkaRefused` (one line) unless this user may write the topic: a refusal is
+        said before the first post, not as a traceback in the middle of the replay."""
+        try:
+            with RefusalWatch("kafka"):  # kafka-python logs the refusal as well: said once, below
+                self._check_partitions()
+        except AuthorizationError as exc:
+            raise KafkaRefused(
+                refusal(exc, self._security, program="replay", operation="WRITE", topic=self.topic,
+                        bootstrap=self._bootstrap)
+            ) from exc  # fmt: skip
 
     def send(self, post: WirePost, index: int) -> None:
         """Hand one post to the producer; blocks (and retries) while the broker is unreachable."""

@@ -6,7 +6,8 @@ import org.apache.kafka.clients.admin.DescribeClusterResult;
 
 /**
  * Waits until a broker answers a metadata request (describeCluster), or gives up.
- * Usage: java -cp 'libs/*' BrokerProbe.java HOST:PORT TIMEOUT_SECONDS
+ * Usage: java -cp 'libs/*' BrokerProbe.java HOST:PORT TIMEOUT_SECONDS [CLIENT.properties]
+ * (CLIENT.properties: the security settings of a secure broker's admin client, see kafka.sh)
  * Exit 0 when the broker answered, 1 when it did not in time.
  */
 public class BrokerProbe {
@@ -14,6 +15,11 @@ public class BrokerProbe {
         String bootstrap = args[0];
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[1]));
         Properties props = new Properties();
+        if (args.length > 2) {
+            try (java.io.FileInputStream in = new java.io.FileInputStream(args[2])) {
+                props.load(in);
+            }
+        }
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");

@@ -5,12 +5,14 @@ from __future__ import annotations
 import faust
 
 from pipeline.settings import Settings
+from pipeline.stream.kafka_clients import security
 
 
 def create_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=security().faust_credentials(),  # None: PLAINTEXT
         store="memory://",
         datadir=str(settings.data_dir),
         # prometheus-client serves the metrics; Faust's own web server stays off.

@@ -56,6 +56,7 @@ from pipeline.stream.batch import (
 )
 from pipeline.stream.health import PartitionOffsets
 from pipeline.stream.in_order import InOrder
+from pipeline.stream.kafka_clients import client_options
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class ClassifyService(mode.Service):
                 )
             )
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
+            **client_options(settings),
             client_id=f"{settings.app_id}-classify",
             acks="all",
             enable_idempotence=True,
@@ -142,7 +143,7 @@ class ClassifyService(mode.Service):
         await self.producer.start()
         self._classified_partitions = len(await self.producer.partitions_for(settings.classified_topic))
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap,
+            **client_options(settings),
             client_id=f"{settings.app_id}-classify",
             group_id=self.group_id,
             enable_auto_commit=False,

@@ -38,6 +38,7 @@ from pipeline.records import AlertPosition
 from pipeline.settings import Settings
 from pipeline.stream.detect_loop import DetectLoop
 from pipeline.stream.health import PartitionOffsets
+from pipeline.stream.kafka_clients import client_options
 from pipeline.stream.snapshot_log import CHUNK_BYTES, plan_write, read_newest
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class PartitionReader:
     def __init__(self, settings: Settings, topic: str) -> None:
         self.tp = TopicPartition(topic, 0)
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap,
+            **client_options(settings),
             enable_auto_commit=False,
             max_partition_fetch_bytes=4 * CHUNK_BYTES,
         )
@@ -227,7 +228,7 @@ class DetectService(mode.Service):
         for topic in self.topics.values():
             await topic.maybe_declare()
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
+            **client_options(settings),
             client_id=f"{settings.app_id}-detect",
             acks="all",
             enable_idempotence=True,
@@ -236,7 +237,7 @@ class DetectService(mode.Service):
         )
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap,
+            **client_options(settings),
             client_id=f"{settings.app_id}-detect",
             group_id=self.group_id,
             enable_auto_commit=False,

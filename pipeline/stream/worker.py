@@ -17,6 +17,7 @@ from pipeline import runtime
 from pipeline.detect import Detector, DetectorConfig
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
+from pipeline.stream import kafka_clients
 from pipeline.stream.app import create_app
 from pipeline.stream.classify_stage import ClassifyService
 from pipeline.stream.detect_stage import DetectService
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 
 def run(settings: Settings) -> int:
+    kafka_clients.security()  # a bad KAFKA_SECURITY, KAFKA_PASSWORD_FILE, ...: ValueError, one line
+    try:
+        kafka_clients.check_access(settings)
+    except kafka_clients.WorkerRefused as exc:  # who, which topic or group, which operation: one line
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     runtime.tune()
     app = create_app(settings)
     metrics = PipelineMetrics()

@@ -201,8 +201,6 @@ def test_prometheus_reads_the_mounted_config(services):
 
 def test_grafana_home_dashboard_is_in_the_mounted_dashboards(services):
     env = _environment(services["grafana"])
-    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
-    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
     home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home == "/var/lib/grafana/dashboards/pipeline-overview.json"
     dashboards = REPO / "deploy" / "grafana" / "dashboards"
@@ -240,7 +238,7 @@ def test_kafka_retains_by_size_and_takes_large_messages(services):
     volume_targets = [volume.split(":")[1] for volume in services["kafka"]["volumes"]]
     assert env["KAFKA_LOG_DIRS"] in volume_targets
     assert "EXTERNAL://localhost:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
-    assert "9092:9092" in services["kafka"]["ports"]
+    assert "127.0.0.1:9092:9092" in services["kafka"]["ports"]
 
 
 def test_replay_is_one_shot_with_speed_and_feed_from_the_environment(services):
@@ -355,3 +353,192 @@ def test_docker_compose_interpolates_speed_and_feed():
     command = _yaml_loader()(defaults.stdout)["services"]["replay"]["command"]
     assert command[1] == "/app/replay/data/seed_feed.jsonl"
     assert float(command[command.index("--speed") + 1]) > 0
+
+
+# --- Security (issue 17): SASL_SSL Kafka, secrets from ./secrets, nothing published beyond 127.0.0.1 ---
+
+COMPOSE_KAFKA = REPO / "deploy" / "kafka" / "compose-kafka.sh"
+ACLS = REPO / "deploy" / "kafka" / "acls.sh"
+SECURE_CLIENTS = {"worker": "worker", "replay": "replay"}  # service -> Kafka user
+
+
+def _secrets(service: dict[str, Any]) -> set[str]:
+    return {entry if isinstance(entry, str) else entry["source"] for entry in service.get("secrets") or []}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_published_ports_are_bound_to_loopback(services, name):
+    for port in services[name].get("ports") or []:
+        assert isinstance(port, str) and port.startswith("127.0.0.1:"), (
+            f"{name} publishes {port!r} beyond 127.0.0.1"
+        )
+
+
+def test_the_ports_an_operator_reaches_are_published_on_loopback(services):
+    published = {name: services[name].get("ports") for name in ("kafka", "prometheus", "grafana")}
+    assert published == {
+        "kafka": ["127.0.0.1:9092:9092"],
+        "prometheus": ["127.0.0.1:9090:9090"],
+        "grafana": ["127.0.0.1:3000:3000"],
+    }
+
+
+def test_kafka_speaks_only_sasl_ssl_with_acls(services):
+    kafka = services["kafka"]
+    assert kafka["command"] == ["/bin/bash", "/opt/iran2009/compose-kafka.sh"]
+    assert ("./deploy/kafka", "/opt/iran2009", "ro") in _bind_mounts(kafka)
+    env = _environment(kafka)
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert protocols == {"INTERNAL": "SASL_SSL", "EXTERNAL": "SASL_SSL", "CONTROLLER": "SSL"}
+    script = COMPOSE_KAFKA.read_text(encoding="utf-8")
+    # What the broker really runs with (compose-kafka.sh writes it) agrees with the variables.
+    for line in (
+        "listener.security.protocol.map=INTERNAL:SASL_SSL,EXTERNAL:SASL_SSL,CONTROLLER:SSL",
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        f"authorizer.class.name={env['KAFKA_AUTHORIZER_CLASS_NAME']}",
+        f"super.users={env['KAFKA_SUPER_USERS']}",
+        "allow.everyone.if.no.acl.found=false",
+        "listener.name.controller.ssl.client.auth=required",
+        f"listeners={env['KAFKA_LISTENERS']}",
+        f"advertised.listeners={env['KAFKA_ADVERTISED_LISTENERS']}",
+        f"message.max.bytes={env['KAFKA_MESSAGE_MAX_BYTES']}",
+        f"log.retention.ms={env['KAFKA_LOG_RETENTION_MS']}",
+        f"log.dirs={env['KAFKA_LOG_DIRS']}".replace("/var/lib/kafka/data", "$data"),
+    ):
+        assert line in script, line
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert "PLAINTEXT" not in script
+    assert {"kafka_ca", "kafka_broker_pem", "kafka_broker_password", "kafka_admin_password"} <= _secrets(
+        kafka
+    )
+    # Healthy only once the ACLs are in place, checked as admin over SASL_SSL.
+    health = " ".join(kafka["healthcheck"]["test"])
+    assert "/tmp/iran2009/ready" in health and "--command-config" in health
+
+
+@pytest.mark.parametrize(("name", "user"), sorted(SECURE_CLIENTS.items()))
+def test_clients_log_in_with_their_own_user(services, name, user):
+    service = services[name]
+    env = _environment(service)
+    assert env["KAFKA_SECURITY"] == "sasl_ssl"
+    assert env["KAFKA_USERNAME"] == user
+    assert env["KAFKA_PASSWORD_FILE"] == f"/run/secrets/kafka_{user}_password"
+    assert env["KAFKA_CA"] == "/run/secrets/kafka_ca"
+    assert "KAFKA_PASSWORD" not in env
+    assert _secrets(service) == {"kafka_ca", f"kafka_{user}_password", "author_key"}
+
+
+@pytest.mark.parametrize("name", ["worker", "replay"])
+def test_the_replayer_and_the_workers_share_one_pseudonym_key(services, compose, name):
+    # Two keys would give one author two pseudonyms: counts per author and account tactics would split.
+    assert _environment(services[name])["AUTHOR_KEY_FILE"] == "/run/secrets/author_key"
+    assert "AUTHOR_KEY" not in _environment(services[name])  # never the key itself in the environment
+    assert compose["secrets"]["author_key"]["file"] == "./secrets/author.key"
+    assert "secrets/author.key" in (REPO / "Makefile").read_text(encoding="utf-8")
+
+
+def test_metrics_stay_open_inside_the_compose_network_only(services):
+    worker, replay = services["worker"], services["replay"]
+    assert _environment(worker)["METRICS_HOST"] == "0.0.0.0"
+    assert replay["command"][replay["command"].index("--metrics-host") + 1] == "0.0.0.0"
+    for service in (worker, replay):
+        assert "ports" not in service and service["expose"]
+
+
+def test_secrets_come_from_the_git_ignored_folder(compose):
+    secrets = compose["secrets"]
+    for name, spec in secrets.items():
+        assert spec["file"].startswith("./secrets/"), name
+    assert "/secrets/" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert "\nsecrets: ## " in makefile and "$(KAFKA) secrets secrets" in makefile
+    # Every secret a service names is declared, and each declared one is used.
+    used = {name for service in compose["services"].values() for name in _secrets(service)}
+    assert used == set(secrets)
+
+
+def test_grafana_has_no_default_password_and_no_anonymous_access(services):
+    grafana = services["grafana"]
+    env = _environment(grafana)
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in env
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
+    assert _secrets(grafana) == {"grafana_admin_password"}
+    # Its users, sessions and settings survive a restart.
+    assert "grafana-data:/var/lib/grafana" in grafana["volumes"]
+
+
+def test_grafana_still_reads_prometheus_by_its_service_name():
+    datasources = load_yaml(REPO / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml")
+    assert [source["url"] for source in datasources["datasources"]] == ["http://prometheus:9090"]
+
+
+def test_prometheus_runs_without_the_lifecycle_api(services):
+    command = services["prometheus"]["command"]
+    assert not any(flag.startswith("--web.enable-lifecycle") for flag in command)
+    assert not any(flag.startswith("--web.enable-admin-api") for flag in command)
+
+
+def _acl_lines(**env: str) -> list[tuple[str, str, str, str, set[str]]]:
+    listed = subprocess.run(
+        ["bash", "-c", f". {ACLS} && acl_lines"],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    acls = []
+    for line in listed.stdout.splitlines():
+        principal, kind, pattern, name, operations = line.split()
+        acls.append((principal, kind, pattern, name, set(operations.split(","))))
+    return acls
+
+
+def _allowed(acls, user: str, kind: str, name: str) -> set[str]:
+    """The operations ``user`` has on resource ``name`` (literal or prefixed matches)."""
+    allowed: set[str] = set()
+    for principal, acl_kind, pattern, acl_name, operations in acls:
+        if principal != f"User:{user}" or acl_kind != kind:
+            continue
+        if (pattern == "LITERAL" and acl_name == name) or (
+            pattern == "PREFIXED" and name.startswith(acl_name)
+        ):
+            allowed |= operations
+    return allowed
+
+
+def test_the_acls_give_each_user_what_it_needs_and_no_more():
+    from pipeline.settings import Settings
+
+    settings = Settings()
+    acls = _acl_lines()
+    app = settings.app_id
+    topics = {
+        settings.posts_topic: ({"WRITE", "CREATE"}, {"READ", "CREATE"}, set()),
+        settings.classified_topic: (set(), {"WRITE", "CREATE"}, {"READ"}),
+        settings.dead_letter_topic: (set(), {"WRITE", "CREATE"}, set()),
+        settings.detect_topic: (set(), {"READ", "WRITE", "CREATE"}, set()),
+        settings.alerts_topic: (set(), {"READ", "WRITE", "CREATE"}, {"READ"}),
+        f"{app}-detector-state-changelog": (set(), {"READ", "WRITE", "CREATE"}, set()),
+        f"{app}-__assignor-__leader": (set(), {"READ", "WRITE", "CREATE"}, set()),  # Faust's own
+    }
+    for topic, (replay, worker, viewer) in topics.items():
+        for user, needed in (("replay", replay), ("worker", worker), ("viewer", viewer)):
+            allowed = _allowed(acls, user, "TOPIC", topic) - {"DESCRIBE", "DESCRIBE_CONFIGS"}
+            assert allowed == needed, f"{user} on {topic}: {allowed} (needs {needed})"
+    for group in (app, f"{app}-classify", f"{app}-detect"):
+        assert "READ" in _allowed(acls, "worker", "GROUP", group)
+        assert not _allowed(acls, "replay", "GROUP", group) and not _allowed(acls, "viewer", "GROUP", group)
+    # admin is a super user: no ACLs of its own.
+    assert not [acl for acl in acls if acl[0] == "User:admin"]
+
+
+def test_the_acls_follow_configured_topic_names():
+    acls = _acl_lines(POSTS_TOPIC="p", ALERTS_TOPIC="a", PIPELINE_APP_ID="app2")
+    assert "WRITE" in _allowed(acls, "replay", "TOPIC", "p")
+    assert "READ" in _allowed(acls, "viewer", "TOPIC", "a")
+    assert "READ" in _allowed(acls, "worker", "GROUP", "app2-classify")
+    assert not _allowed(acls, "replay", "TOPIC", "posts")
