@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--app-id", help="Faust app id = Kafka consumer group (iran2009-pipeline)")
     worker.add_argument("--data-dir", help="Faust data directory (.pipeline-data)")
     worker.add_argument("--log-level", choices=["debug", "info", "warn", "error"], help="(warn)")
+    worker.add_argument(
+        "--exactly-once",
+        action="store_true",
+        default=None,
+        help="publish posts.classified and posts.dead-letter in Kafka transactions with the input offsets "
+        "(EXACTLY_ONCE=1): read_committed readers see each post once, also after a kill -9",
+    )
     worker.set_defaults(handler=run_worker)
 
     analyze = commands.add_parser(
@@ -112,6 +119,7 @@ def run_worker(args: argparse.Namespace) -> int:
         app_id=args.app_id,
         data_dir=args.data_dir,
         log_level=args.log_level,
+        exactly_once=args.exactly_once,
     )
     return run(settings)
 

@@ -34,6 +34,7 @@ ENVIRONMENT = {
     "fault_stall_after": "FAULT_STALL_AFTER",
     "fault_engine_error": "FAULT_ENGINE_ERROR",
     "keep_authors": "KEEP_AUTHORS",
+    "exactly_once": "EXACTLY_ONCE",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
 }
@@ -90,6 +91,9 @@ class Settings:
     # Authors and @mentions that reach posts raw (a producer other than the replayer) are pseudonymized
     # before posts.classified (feed/pseudonyms.py); KEEP_AUTHORS=1 keeps them, and the worker logs it.
     keep_authors: bool = False
+    # Exactly once on posts.classified and posts.dead-letter (pipeline/stream/transactions.py): each source
+    # partition's output and input offsets go into one Kafka transaction; readers use read_committed.
+    exactly_once: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

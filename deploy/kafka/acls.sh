@@ -10,7 +10,8 @@
 #   worker  reads posts; writes posts.classified, posts.dead-letter; reads and writes posts.detect and
 #           alerts (its alert-position check reads alerts back); creates all of them; and everything
 #           under its app id: its groups <app>, <app>-classify, <app>-detect, the snapshot topic
-#           <app>-detector-state-changelog and Faust's own internal topics.
+#           <app>-detector-state-changelog and Faust's own internal topics; with EXACTLY_ONCE=1 its
+#           transactional ids <app>-classify-<topic>-<partition>.
 #   viewer  reads alerts and posts.classified, in consumer groups named viewer-...
 
 SECURE_USERS="replay worker viewer admin"
@@ -27,6 +28,7 @@ acl_lines() {
   echo "User:worker TOPIC LITERAL $alerts READ,WRITE,DESCRIBE,CREATE,DESCRIBE_CONFIGS"
   echo "User:worker TOPIC PREFIXED $app READ,WRITE,DESCRIBE,CREATE,DESCRIBE_CONFIGS"
   echo "User:worker GROUP PREFIXED $app READ,DESCRIBE"
+  echo "User:worker TRANSACTIONAL_ID PREFIXED $app WRITE,DESCRIBE"
   echo "User:viewer TOPIC LITERAL $alerts READ,DESCRIBE"
   echo "User:viewer TOPIC LITERAL $classified READ,DESCRIBE"
   echo "User:viewer GROUP PREFIXED viewer- READ,DESCRIBE"

@@ -5,7 +5,9 @@ acks) costs more than classifying the post. So this stage, a service the Faust w
 stops with the app, fetches records with aiokafka's ``getmany`` in the consumer group
 ``<app id>-classify``, gives each batch to the pure :func:`pipeline.stream.batch.classify_batch` and sends the
 results as whole producer batches. Offsets are committed only once the broker has acknowledged
-everything produced from them (at least once; the detect agent drops the repeats).
+everything produced from them (at least once; the detect agent drops the repeats). With
+``EXACTLY_ONCE=1`` the classified posts, the dead letters and the input offsets of each source partition
+are committed in one Kafka transaction instead (:mod:`pipeline.stream.transactions`).
 
 The stage also aligns its partitions in event time (:mod:`pipeline.stream.alignment`, ``ALIGN_SECONDS``): a
 partition that ran far ahead of the slowest one with records waiting is held back until that one
@@ -57,6 +59,7 @@ from pipeline.stream.batch import (
 from pipeline.stream.health import PartitionOffsets
 from pipeline.stream.in_order import InOrder
 from pipeline.stream.kafka_clients import client_options
+from pipeline.stream.transactions import PartitionTransactions
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,10 @@ class ClassifyService(mode.Service):
         self._alignment: Alignment[TopicPartition] | None = (
             Alignment(settings.align_seconds) if settings.align_seconds > 0 else None
         )
+        self._transactions: PartitionTransactions | None = None  # EXACTLY_ONCE
+        # Sending and committing never interleave: a rebalance's commit runs beside the fetch loop, and a
+        # transaction must not be committed while a batch is half sent into it.
+        self._output_lock = asyncio.Lock()
 
     @property
     def group_id(self) -> str:
@@ -142,6 +149,13 @@ class ClassifyService(mode.Service):
         )
         await self.producer.start()
         self._classified_partitions = len(await self.producer.partitions_for(settings.classified_topic))
+        if settings.exactly_once:
+            self._transactions = PartitionTransactions(
+                self._transactional_producer,
+                app_id=settings.app_id,
+                topic=settings.posts_topic,
+                group_id=self.group_id,
+            )
         self.consumer = AIOKafkaConsumer(
             **client_options(settings),
             client_id=f"{settings.app_id}-classify",
@@ -178,6 +192,8 @@ class ClassifyService(mode.Service):
             except Exception as exc:  # what was not committed is read again after a restart
                 log.warning("classify: stopping without committing everything: %r", exc)
             await self.consumer.stop()
+        if self._transactions is not None:
+            await self._transactions.release(self._transactions.partitions)
         if self.producer is not None:
             await self.producer.stop()
         if self._pool is not None:
@@ -262,13 +278,42 @@ class ClassifyService(mode.Service):
         plain = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
         return asyncio.get_running_loop().run_in_executor(self._pool, classify_in_process, plain, max_bytes)
 
+    def _transactional_producer(self, transactional_id: str) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            **client_options(self.settings),
+            client_id=f"{self.settings.app_id}-classify",
+            transactional_id=transactional_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=1024 * 1024,
+            max_request_size=MAX_REQUEST_BYTES,
+        )
+
     async def _publish(self, batch: ClassifiedBatch, arrival: float) -> None:
+        async with self._output_lock:
+            await self._publish_locked(batch, arrival)
+
+    async def _output_producer(self, partition: int) -> AIOKafkaProducer | None:
+        """Where the output of source ``partition`` goes: its transaction (EXACTLY_ONCE), else the
+        stage's producer. None: the partition was given up meanwhile (its output is another's now)."""
+        if self._transactions is None:
+            return self.producer
+        if not self._transactions.holds(partition):
+            return None
+        return await self._transactions.producer(partition)  # type: ignore[return-value]
+
+    async def _publish_locked(self, batch: ClassifiedBatch, arrival: float) -> None:
         assert self.producer is not None
         settings = self.settings
-        deliveries = [await self._dead_letter(record, error) for record, error in batch.invalid]
+        deliveries = []
+        for record, error in batch.invalid:
+            if (producer := await self._output_producer(record.partition)) is not None:
+                deliveries.append(await self._dead_letter(producer, record, error))
         for partition, outgoing in batch.classified.items():
-            target = partition % self._classified_partitions
-            deliveries += await self._send_batch(settings.classified_topic, target, outgoing)
+            if (producer := await self._output_producer(partition)) is not None:
+                target = partition % self._classified_partitions
+                deliveries += await self._send_batch(producer, settings.classified_topic, target, outgoing)
         for record in batch.detect.values():
             deliveries.append(await self.producer.send(settings.detect_topic, record, partition=0))
         topic = settings.posts_topic
@@ -279,25 +324,26 @@ class ClassifyService(mode.Service):
         self._in_flight.append(_InFlight(delivered, next_offsets))
         self._count(batch)
 
-    async def _send_batch(self, topic: str, partition: int, outgoing: list[Outgoing]) -> list[asyncio.Future]:
-        assert self.producer is not None
+    @staticmethod
+    async def _send_batch(
+        producer: AIOKafkaProducer, topic: str, partition: int, outgoing: list[Outgoing]
+    ) -> list[asyncio.Future]:
         sent = []
-        builder = self.producer.create_batch()
+        builder = producer.create_batch()
         for item in outgoing:
             if builder.append(key=item.key, value=item.value, timestamp=item.timestamp_ms) is None:
-                sent.append(await self.producer.send_batch(builder, topic, partition=partition))
-                builder = self.producer.create_batch()
+                sent.append(await producer.send_batch(builder, topic, partition=partition))
+                builder = producer.create_batch()
                 builder.append(key=item.key, value=item.value, timestamp=item.timestamp_ms)
         if builder.record_count():
-            sent.append(await self.producer.send_batch(builder, topic, partition=partition))
+            sent.append(await producer.send_batch(builder, topic, partition=partition))
         return sent
 
-    async def _dead_letter(self, record, error) -> asyncio.Future:
-        assert self.producer is not None
+    async def _dead_letter(self, producer: AIOKafkaProducer, record, error) -> asyncio.Future:
         place = f"{record.topic}[{record.partition}]@{record.offset}"
         log.warning("dead-lettering %s: %s", place, error)
         self.metrics.posts_invalid.labels(error.code).inc()
-        return await self.producer.send(
+        return await producer.send(
             self.settings.dead_letter_topic,
             record.value,
             key=record.key,
@@ -326,6 +372,35 @@ class ClassifyService(mode.Service):
         observe_many(self.metrics.processing_latency, time.monotonic() - arrival, records)
 
     async def _commit_delivered(self, *, force: bool) -> None:
+        async with self._output_lock:
+            if self._transactions is None:
+                await self._commit_acknowledged(force=force)
+            else:
+                await self._commit_transactions(force=force)
+
+    async def _commit_transactions(self, *, force: bool) -> None:
+        """EXACTLY_ONCE: commits each partition's transaction with its offsets, once ``posts.detect`` has
+        acknowledged the detect records of those offsets (they are outside the transactions)."""
+        assert self._transactions is not None
+        now = time.monotonic()
+        if not force and now - self._last_commit < COMMIT_INTERVAL_SECONDS:
+            return
+        self._last_commit = now
+        in_flight, self._in_flight = list(self._in_flight), deque()
+        offsets: dict[int, int] = {}
+        for item in in_flight:
+            offsets.update({tp.partition: offset for tp, offset in item.next_offsets.items()})
+        self._transactions.consumed(offsets)
+
+        async def detect_acknowledged() -> None:
+            for item in in_flight:
+                await item.delivered  # a failed delivery stops the stage: nothing is committed past it
+
+        committed = await self._transactions.commit(before=detect_acknowledged)
+        topic = self.settings.posts_topic
+        self._committed.update({TopicPartition(topic, p): offset for p, offset in committed.items()})
+
+    async def _commit_acknowledged(self, *, force: bool) -> None:
         """Commits the offsets whose output the broker has acknowledged (in order of fetching)."""
         while self._in_flight and self._in_flight[0].delivered.done():
             done = self._in_flight.popleft()
@@ -346,7 +421,7 @@ class ClassifyService(mode.Service):
     async def _drain(self) -> None:
         """Publishes the batches being classified, waits for everything in flight, then commits it."""
         await self._classifying.release(self._publish, keep=None)
-        if self._in_flight:
+        if self._in_flight and self._transactions is None:
             await asyncio.gather(*(item.delivered for item in self._in_flight), return_exceptions=True)
         await self._commit_delivered(force=True)
 
@@ -398,8 +473,13 @@ class _Rebalance(ConsumerRebalanceListener):
             # A revoked partition's prefetched records are dropped too: if it comes back, it starts unknown.
             self.service._alignment.forget(revoked)
             self.service._export_paused()
+        if self.service._transactions is not None:
+            await self.service._transactions.release(tp.partition for tp in revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        transactions = self.service._transactions
+        if transactions is not None:  # fence the previous owners before reading where they stopped
+            await transactions.claim(self.service.consumer, (tp.partition for tp in assigned))
         for tp in assigned:
             committed = await self.service.consumer.committed(tp)
             if committed is not None:

@@ -136,10 +136,12 @@ class Kafka:
         ends, committed = self.end_offsets(topic), self.committed(group, topic)
         return sum(end - max(committed.get(p, 0), 0) for p, end in ends.items())
 
-    def read_all(self, topic: str, timeout: float = 120) -> list:
-        """Every record of ``topic`` up to its end offsets at the time of the call."""
+    def read_all(self, topic: str, timeout: float = 120, *, committed_only: bool = False) -> list:
+        """Every record of ``topic`` up to its end offsets at the time of the call (``committed_only``:
+        as a ``read_committed`` reader sees them: aborted transactions left out)."""
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            isolation_level="read_committed" if committed_only else "read_uncommitted",
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=32 * 1024 * 1024,
@@ -210,8 +212,10 @@ def wait_caught_up(
     return time.monotonic()
 
 
-def classified_figures(kafka: Kafka, worker: RunningWorker, scenario: Scenario) -> dict[str, int]:
-    records = kafka.read_all(worker.classified_topic)
+def classified_figures(
+    kafka: Kafka, worker: RunningWorker, scenario: Scenario, *, committed_only: bool = False
+) -> dict[str, int]:
+    records = kafka.read_all(worker.classified_topic, committed_only=committed_only)
     ids = Counter(orjson.loads(record.value)["id"] for record in records)
     # Posts on the input topic twice (the replayer's idempotent producer should prevent it; after a
     # broker restart under load Kafka 4.1.1 was seen to accept a retried batch again, same producer id
@@ -342,7 +346,12 @@ def stop_all(workers: list[RunningWorker]) -> None:
 
 
 @pytest.mark.timeout(420)
-def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(kafka_bootstrap, kafka, scenario, tmp_path):
+@pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
+def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(
+    kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch, exactly_once
+):
+    # EXACTLY_ONCE=1: posts.classified, read as read_committed, holds each post once after the kill too.
+    monkeypatch.setenv("EXACTLY_ONCE", "1" if exactly_once else "0")
     name = fresh_name("kill")
     first = start_worker(kafka_bootstrap, name, tmp_path, partitions=PARTITIONS)
     started: list[RunningWorker] = [first]
@@ -394,14 +403,16 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(kafka_bootstrap,
         figures["duplicates_repeated_id"] = sample_total(
             samples, "pipeline_duplicates_total", kind="repeated_id"
         )
-        figures.update(classified_figures(kafka, second, scenario))
+        figures.update(classified_figures(kafka, second, scenario, committed_only=exactly_once))
         figures.update(compare_alerts(streamed_alerts(kafka, second, scenario), scenario, cut=alerts_cut))
         figures["detect_gaps_logged"] = detect_gaps(tmp_path)
         figures["detect_restores_logged"] = worker_log_lines(tmp_path, "detector restored", "read again")
-        report(tmp_path, "kill_and_restart", figures)
+        report(tmp_path, "kill_and_restart" + ("_exactly_once" if exactly_once else ""), figures)
 
         assert figures["posts_lost"] == 0
         assert figures["unknown_ids_on_output"] == 0
+        if exactly_once:
+            assert figures["duplicated_on_output"] == 0, figures
         assert_alerts_equal(figures)
     finally:
         stop_all(started)
@@ -528,11 +539,14 @@ def test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice
 
 
 @pytest.mark.timeout(420)
+@pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
 def test_when_one_of_three_workers_is_killed_the_others_take_over(
-    kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch
+    kafka_bootstrap, kafka, scenario, tmp_path, monkeypatch, exactly_once
 ):
     name = fresh_name("trio")
     with monkeypatch.context() as env:
+        # Two rebalances (the kill, and the three joining before it) with take-overs between live workers.
+        env.setenv("EXACTLY_ONCE", "1" if exactly_once else "0")
         env.setenv("HEALTH_INTERVAL", "1")  # pipeline_assigned_partitions follows the assignment within 1 s
         running = [start_worker(kafka_bootstrap, name, tmp_path, partitions=PARTITIONS) for _ in range(3)]
     posts_topic, detect_topic = running[0].topic, f"{name}.detect"
@@ -601,17 +615,19 @@ def test_when_one_of_three_workers_is_killed_the_others_take_over(
                 sample_total(r, "pipeline_duplicates_total", kind="redelivered") for r in readings
             ),
         }
-        figures.update(classified_figures(kafka, survivors[0], scenario))
+        figures.update(classified_figures(kafka, survivors[0], scenario, committed_only=exactly_once))
         figures.update(
             compare_alerts(streamed_alerts(kafka, survivors[0], scenario), scenario, cut=alerts_cut)
         )
         figures["detect_gaps_logged"] = detect_gaps(tmp_path)
         figures["detect_restores_logged"] = worker_log_lines(tmp_path, "detector restored", "read again")
-        report(tmp_path, "one_of_three_killed", figures)
+        report(tmp_path, "one_of_three_killed" + ("_exactly_once" if exactly_once else ""), figures)
 
         assert sum(figures["survivor_posts_partitions"]) == PARTITIONS
         assert figures["posts_lost"] == 0
         assert figures["unknown_ids_on_output"] == 0
+        if exactly_once:
+            assert figures["duplicated_on_output"] == 0, figures
         assert_alerts_equal(figures)
     finally:
         stop_all(running)
