@@ -20,6 +20,10 @@ MEASURES: dict[str, str] = {
     "classify_batch_pseudonymized_posts_per_s": "the same, pseudonymizing the raw authors and mentions",
     "e2e_latency_p50_ms": "produce → posts.classified arrival, median",
     "e2e_latency_p99_ms": "produce → posts.classified arrival, 99th percentile",
+    "pipeline_at_least_once_sample_posts_per_s": "one worker, classified+committed, first S posts",
+    "pipeline_exactly_once_posts_per_s": "the same with EXACTLY_ONCE=1: output and offsets in transactions",
+    "e2e_latency_exactly_once_p50_ms": "EXACTLY_ONCE=1, produce → read_committed arrival, median",
+    "e2e_latency_exactly_once_p99_ms": "EXACTLY_ONCE=1, produce → read_committed arrival, 99th percentile",
     "scaling": "pipeline posts/s by worker count (same group, 4 partitions)",
     "backlog_posts_per_s": "one worker started on a pre-filled 16-partition topic (iran2009), caught up",
     "backlog_peak_rss_mb": "that worker's peak resident memory (VmHWM), MiB",
@@ -33,6 +37,11 @@ RATIOS: dict[str, tuple[str, str]] = {
         "classify_batch_pseudonymized_posts_per_s",
         "classify_batch_posts_per_s",
     ),
+    "exactly_once_vs_at_least_once": (
+        "pipeline_exactly_once_posts_per_s",
+        "pipeline_at_least_once_sample_posts_per_s",
+    ),
+    "exactly_once_p99_vs_at_least_once": ("e2e_latency_exactly_once_p99_ms", "e2e_latency_p99_ms"),
 }
 RESULT_KEYS = frozenset(MEASURES) | frozenset(RATIOS) | {"machine"}
 

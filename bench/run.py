@@ -22,6 +22,9 @@ over its first S posts (``BENCH_SAMPLE``, 300,000) and the slow Faust baseline o
 7. ``e2e_latency_p50_ms`` / ``_p99_ms`` — posts sent at 5,000/s for 30 s from this process into a fresh
    topic with a worker running; each id's send time against its arrival on posts.classified. A stage
    at 1,000/s for 10 s goes first, for reference (in the notes).
+   ``pipeline_exactly_once_posts_per_s`` and ``e2e_latency_exactly_once_p50_ms`` / ``_p99_ms`` — the
+   same over the first S posts and at the same load with ``EXACTLY_ONCE=1``, read as
+   ``read_committed``; ``pipeline_at_least_once_sample_posts_per_s`` is its baseline (scaling's 1).
 8. ``analyze_posts_per_s`` and ``classify_posts_per_s`` — in-process over S posts, after the broker stopped.
 9. ``backlog_posts_per_s`` and ``backlog_peak_rss_mb`` — the first B posts of the iran2009 week
    (``BENCH_BACKLOG_POSTS``, default N; the week has 923,416) pre-filled into a fresh 16-partition topic,
@@ -305,6 +308,21 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
             )
     measured["scaling"] = scaling
     notes["scaling"] = "classified+committed, first posts of the topic: " + ", ".join(scaling_notes)
+    measured["pipeline_at_least_once_sample_posts_per_s"] = scaling["1"]
+    notes["pipeline_at_least_once_sample_posts_per_s"] = scaling_notes[0]
+
+    with phases("pipeline, 1 worker, EXACTLY_ONCE=1"):
+        final_watermark = max(m.timestamp_ms for m in messages[:sample]) / 1000 - lateness - 60
+        timing = time_pipeline(
+            bootstrap, offsets, source=source, name="bench-pipeline-eos", workers=1,
+            final_watermark=final_watermark, work_dir=run.work, timeout=timeout,
+            targets=run.counts(sample), milestone=run.counts(sample), broker_pid=broker_pid,
+            exactly_once=True,
+        )  # fmt: skip
+    measured["pipeline_exactly_once_posts_per_s"] = timing.milestone_rate
+    notes["pipeline_exactly_once_posts_per_s"] = (
+        f"{timing.milestone_posts:,} posts in {timing.milestone_seconds:.1f}s (cores used: {timing.cpu})"
+    )
 
     stages = [(REFERENCE_RATE, REFERENCE_SECONDS), (run.latency_rate, run.latency_seconds)]
     with phases(f"latency at {REFERENCE_RATE:g}/s, then {run.latency_rate:g}/s for {run.latency_seconds:g}s"):
@@ -330,6 +348,24 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
         f"p50 {format_number(percentile(reference.latencies_ms, 50))} ms, "
         f"p99 {format_number(percentile(reference.latencies_ms, 99))} ms (cores used: {reference.cpu})"
     )
+
+    # The same load with EXACTLY_ONCE=1, read as read_committed: a post is visible once its
+    # transaction commits (every COMMIT_INTERVAL_SECONDS), so the latency grows by up to that interval.
+    with phases(f"latency with EXACTLY_ONCE=1 at {run.latency_rate:g}/s for {run.latency_seconds:g}s"):
+        (transactional,) = measure_latency(
+            bootstrap, offsets, messages, stages=[(run.latency_rate, run.latency_seconds)],
+            work_dir=run.work, broker_pid=broker_pid, name="bench-latency-eos", exactly_once=True,
+        )  # fmt: skip
+    if not transactional.latencies_ms:
+        raise RuntimeError("no timed post reached posts.classified with EXACTLY_ONCE=1")
+    values = transactional.latencies_ms
+    measured["e2e_latency_exactly_once_p50_ms"] = percentile(values, 50)
+    measured["e2e_latency_exactly_once_p99_ms"] = percentile(values, 99)
+    notes["e2e_latency_exactly_once_p50_ms"] = (
+        f"{transactional.sent:,} posts sent at {rate(transactional.sent, transactional.seconds):,.0f}/s, "
+        f"{transactional.missing} missing; cores used: {transactional.cpu}"
+    )
+    notes["e2e_latency_exactly_once_p99_ms"] = f"max {format_number(max(values))} ms"
 
 
 def _backlog_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | None, posts: int) -> int:

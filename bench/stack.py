@@ -183,10 +183,13 @@ class PipelineTopics:
         return f"{self.name}.classified"
 
 
-def start_worker(bootstrap: str, topics: PipelineTopics, work_dir: Path) -> Worker:
+def start_worker(
+    bootstrap: str, topics: PipelineTopics, work_dir: Path, *, exactly_once: bool = False
+) -> Worker:
     port = free_port()
     env = {
         **os.environ,
+        "EXACTLY_ONCE": "1" if exactly_once else "0",
         "CLASSIFIED_TOPIC": topics.classified,
         "DETECT_TOPIC": f"{topics.name}.detect",
         "ALERTS_TOPIC": f"{topics.name}.alerts",
@@ -326,12 +329,13 @@ def time_pipeline(
     milestone: Sequence[int] | None = None,
     broker_pid: int | None = None,
     partitions: int = 4,
+    exactly_once: bool = False,
 ) -> Timing:
     """``workers`` pipeline workers in one group over the pre-filled ``source`` (``partitions``
     partitions); stopped at the end."""
     topics = PipelineTopics(name, source, partitions)
     offsets.create(topics.outputs)
-    running = [start_worker(bootstrap, topics, work_dir) for _ in range(workers)]
+    running = [start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once) for _ in range(workers)]
     max_paused = 0.0
 
     def detected() -> bool:
@@ -424,8 +428,11 @@ class _Arrivals(threading.Thread):
     keeps up at several thousand posts/s while this process also sends them (kafka-python's pure-Python
     consumer fell thousands of records behind, which would have been measured as pipeline latency)."""
 
-    def __init__(self, bootstrap: str, topic: str, partitions: Sequence[int]) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, partitions: Sequence[int], *, committed_only: bool = False
+    ) -> None:
         super().__init__(name="bench-arrivals", daemon=True)
+        self.committed_only = committed_only  # read_committed: what a reader of an EXACTLY_ONCE stack sees
         self.bootstrap = bootstrap
         self.topic = topic
         self.partitions = list(partitions)
@@ -464,6 +471,7 @@ class _Arrivals(threading.Thread):
             enable_auto_commit=False,
             fetch_max_wait_ms=20,
             client_id="iran2009-bench-latency",
+            isolation_level="read_committed" if self.committed_only else "read_uncommitted",
         )
         await consumer.start()
         try:
@@ -526,6 +534,7 @@ def measure_latency(
     work_dir: Path,
     name: str = "bench-latency",
     broker_pid: int | None = None,
+    exactly_once: bool = False,
 ) -> list[Latency]:
     """A worker on a fresh topic; for each stage, ``rate`` posts/s for ``seconds`` sent from this process
     (other posts each stage), each id's send time against its arrival on posts.classified (both on this
@@ -534,14 +543,14 @@ def measure_latency(
     offsets.create({topics.posts: 4, **topics.outputs})
     warmup, start = messages[:500], 500
     with contextlib.ExitStack() as cleanup:
-        worker = start_worker(bootstrap, topics, work_dir)
+        worker = start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once)
         cleanup.callback(worker.stop)
         producer = KafkaProducer(
             bootstrap_servers=bootstrap, client_id="iran2009-bench-latency", **PRODUCER_SETTINGS
         )
         cleanup.callback(producer.close)
         partitions = [tp.partition for tp in offsets.partitions(topics.classified)]
-        arrivals = _Arrivals(bootstrap, topics.classified, partitions)
+        arrivals = _Arrivals(bootstrap, topics.classified, partitions, committed_only=exactly_once)
         cleanup.callback(arrivals.stop)
         arrivals.start_and_wait()
         # Warm up: the worker has joined its group and classified posts once before the clock matters.

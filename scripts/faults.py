@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -23,10 +24,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
-# case -> (test name, the figure that says how long recovery took)
+# case -> (test name, with its parameter id when it has one; the figure that says how long recovery took)
 CASES: dict[str, tuple[str, str | None]] = {
     "kill_and_restart": (
-        "test_a_worker_killed_mid_stream_and_restarted_loses_nothing",
+        "test_a_worker_killed_mid_stream_and_restarted_loses_nothing[at-least-once]",
+        "kill_to_caught_up_s",
+    ),
+    "kill_and_restart_exactly_once": (
+        "test_a_worker_killed_mid_stream_and_restarted_loses_nothing[exactly-once]",
         "kill_to_caught_up_s",
     ),
     "broker_restart": (
@@ -34,7 +39,11 @@ CASES: dict[str, tuple[str, str | None]] = {
         "broker_back_to_caught_up_s",
     ),
     "one_of_three_killed": (
-        "test_when_one_of_three_workers_is_killed_the_others_take_over",
+        "test_when_one_of_three_workers_is_killed_the_others_take_over[at-least-once]",
+        "kill_to_caught_up_s",
+    ),
+    "one_of_three_killed_exactly_once": (
+        "test_when_one_of_three_workers_is_killed_the_others_take_over[exactly-once]",
         "kill_to_caught_up_s",
     ),
     "stopped_mid_rebalance": (
@@ -57,7 +66,7 @@ TEST_FILES = ["tests/integration/test_faults.py", "tests/integration/test_backlo
 
 def run_pytest(runs: int, cases: list[str], work: Path) -> Path:
     junit = work / "junit.xml"
-    selection = " or ".join(CASES[case][0] for case in cases)
+    selection = " or ".join(_keyword(CASES[case][0]) for case in cases)
     command = [
         sys.executable, "-m", "pytest", *TEST_FILES,
         "-k", selection,
@@ -74,13 +83,27 @@ def run_pytest(runs: int, cases: list[str], work: Path) -> Path:
     return junit
 
 
+def _keyword(test: str) -> str:
+    """A ``-k`` expression for ``test_name`` or ``test_name[param]``."""
+    name, _, param = test.partition("[")
+    return f"({name} and {param.rstrip(']')})" if param else name
+
+
+def test_key(name: str) -> str:
+    """``test_x[exactly-once-3-10]`` (pytest-repeat's suffix) → ``test_x[exactly-once]``; ``test_x[3-10]``
+    → ``test_x``."""
+    base, _, param = name.partition("[")
+    param = re.sub(r"-?\d+-\d+$", "", param.rstrip("]"))
+    return f"{base}[{param}]" if param else base
+
+
 def outcomes(junit: Path) -> dict[str, list[bool]]:
     """Passed or not, per test name (the repeat suffix dropped), in run order."""
     results: dict[str, list[bool]] = defaultdict(list)
     if not junit.exists():
         return results
     for case in ET.parse(junit).getroot().iter("testcase"):
-        name = case.get("name", "").split("[")[0]
+        name = test_key(case.get("name", ""))
         failed = any(child.tag in ("failure", "error") for child in case)
         skipped = any(child.tag == "skipped" for child in case)
         if not skipped:

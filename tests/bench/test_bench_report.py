@@ -36,6 +36,10 @@ def measured(**changes):
         "classify_batch_pseudonymized_posts_per_s": 24000.0,
         "e2e_latency_p50_ms": 12.345,
         "e2e_latency_p99_ms": 80.0,
+        "pipeline_at_least_once_sample_posts_per_s": 7000.0,
+        "pipeline_exactly_once_posts_per_s": 6300.0,
+        "e2e_latency_exactly_once_p50_ms": 600.0,
+        "e2e_latency_exactly_once_p99_ms": 1100.0,
         "scaling": {"1": 7000.0, "2": 9000.0},
         "backlog_posts_per_s": 9000.0,
         "backlog_peak_rss_mb": 180.04,
@@ -88,6 +92,10 @@ def test_results_have_exactly_the_required_keys_and_types():
         "classify_batch_pseudonymized_posts_per_s",
         "e2e_latency_p50_ms",
         "e2e_latency_p99_ms",
+        "pipeline_at_least_once_sample_posts_per_s",
+        "pipeline_exactly_once_posts_per_s",
+        "e2e_latency_exactly_once_p50_ms",
+        "e2e_latency_exactly_once_p99_ms",
         "scaling",
         "backlog_posts_per_s",
         "backlog_peak_rss_mb",
@@ -96,6 +104,8 @@ def test_results_have_exactly_the_required_keys_and_types():
         "pipeline_vs_faust_passthrough",
         "replay_pseudonymized_vs_kept",
         "classify_pseudonymized_vs_plain",
+        "exactly_once_vs_at_least_once",
+        "exactly_once_p99_vs_at_least_once",
     }
     for key in set(MEASURES) - {"scaling"}:
         assert isinstance(results[key], float)
@@ -104,6 +114,7 @@ def test_results_have_exactly_the_required_keys_and_types():
     assert results["machine"] == MACHINE
     assert results["replay_vs_producer"] == 0.5
     assert results["pipeline_vs_faust_passthrough"] == 5.0
+    assert results["exactly_once_vs_at_least_once"] == 0.9
     assert results["e2e_latency_p50_ms"] == 12.35  # milliseconds keep two decimals
     assert results["backlog_peak_rss_mb"] == 180.0  # other measures keep one decimal
 

@@ -13,7 +13,12 @@ spec = importlib.util.spec_from_file_location("faults", SCRIPT)
 faults = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(faults)
 
-KILL = faults.CASES["kill_and_restart"][0]
+KILL = faults.CASES["kill_and_restart"][0]  # test_...[at-least-once]
+
+
+def repeat(test: str, run: int, runs: int) -> str:
+    """The name pytest-repeat gives run ``run`` of ``runs`` of a parametrized test."""
+    return f"{test[:-1]}-{run}-{runs}]"
 
 
 def write_run(tmp: Path, index: int, case: str, figures: dict) -> None:
@@ -26,9 +31,11 @@ def test_runs_are_counted_from_the_junit_xml_and_figures_summed(tmp_path):
     junit = tmp_path / "junit.xml"
     junit.write_text(
         '<testsuites><testsuite name="pytest">'
-        f'<testcase classname="t" name="{KILL}[1-3]" />'
-        f'<testcase classname="t" name="{KILL}[2-3]"><failure message="boom" /></testcase>'
-        f'<testcase classname="t" name="{KILL}[3-3]" />'
+        f'<testcase classname="t" name="{repeat(KILL, 1, 3)}" />'
+        f'<testcase classname="t" name="{repeat(KILL, 2, 3)}"><failure message="boom" /></testcase>'
+        f'<testcase classname="t" name="{repeat(KILL, 3, 3)}" />'
+        # The exactly-once variant of the same test is another case.
+        f'<testcase classname="t" name="{repeat(KILL.replace("at-least", "exactly"), 1, 3)}" />'
         "</testsuite></testsuites>"
     )
     for index, (equal, lost, repeated, recovery) in enumerate(
@@ -56,3 +63,11 @@ def test_a_case_without_alerts_reads_a_dash_and_an_unknown_case_is_refused(tmp_p
     with pytest.raises(SystemExit):
         faults.main(["--cases", "kill_and_restart,nope", "--work", str(tmp_path)])
     assert "unknown case(s) nope" in capsys.readouterr().err
+
+
+def test_repeat_suffixes_are_dropped_and_parameters_kept():
+    assert faults.test_key("test_x[exactly-once-3-10]") == "test_x[exactly-once]"
+    assert faults.test_key("test_x[3-10]") == "test_x"
+    assert faults.test_key("test_x") == "test_x"
+    assert faults._keyword("test_x[exactly-once]") == "(test_x and exactly-once)"
+    assert faults._keyword("test_y") == "test_y"
