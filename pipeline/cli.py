@@ -47,10 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--log-level", choices=["debug", "info", "warn", "error"], help="(warn)")
     worker.add_argument(
         "--exactly-once",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="publish posts.classified and posts.dead-letter in Kafka transactions with the input offsets "
-        "(EXACTLY_ONCE=1): read_committed readers see each post once, also after a kill -9",
+        help="publish posts.classified and posts.dead-letter in Kafka transactions with the input offsets, "
+        "so read_committed readers see each post once, also after a kill -9 (the default; EXACTLY_ONCE); "
+        "--no-exactly-once: at least once, each post visible up to a second sooner",
     )
     worker.set_defaults(handler=run_worker)
 

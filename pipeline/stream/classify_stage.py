@@ -5,9 +5,10 @@ acks) costs more than classifying the post. So this stage, a service the Faust w
 stops with the app, fetches records with aiokafka's ``getmany`` in the consumer group
 ``<app id>-classify``, gives each batch to the pure :func:`pipeline.stream.batch.classify_batch` and sends the
 results as whole producer batches. Offsets are committed only once the broker has acknowledged
-everything produced from them (at least once; the detect agent drops the repeats). With
-``EXACTLY_ONCE=1`` the classified posts, the dead letters and the input offsets of each source partition
-are committed in one Kafka transaction instead (:mod:`pipeline.stream.transactions`).
+everything produced from them. By default (``EXACTLY_ONCE=1``) the classified posts, the dead letters
+and the input offsets of each source partition are committed in one Kafka transaction
+(:mod:`pipeline.stream.transactions`); with ``EXACTLY_ONCE=0`` at least once, offsets committed through
+the consumer (the detect agent drops the repeats either way).
 
 The stage also aligns its partitions in event time (:mod:`pipeline.stream.alignment`, ``ALIGN_SECONDS``): a
 partition that ran far ahead of the slowest one with records waiting is held back until that one

@@ -1,4 +1,4 @@
-"""Exactly once on ``posts.classified`` and ``posts.dead-letter`` (``EXACTLY_ONCE=1``): Kafka transactions.
+"""Exactly once on ``posts.classified`` and ``posts.dead-letter`` (``EXACTLY_ONCE``, on by default).
 
 What a source partition of ``posts`` produces and the offset after it are committed together, in one
 transaction, so a ``read_committed`` reader sees each post once, whatever is killed when.
