@@ -35,10 +35,13 @@ def _time(classifier: Classifier, posts: list[tuple[str, str | None]]) -> float:
     return time.perf_counter() - start
 
 
-def engine_classify_seconds(posts: list[Post], *, warmup: int = 50_000) -> float:
+def engine_classify_seconds(
+    posts: list[Post], *, warmup: int = 50_000, classifier: Classifier | None = None
+) -> float:
     """Seconds for ``Engine().classify(post)`` over every post, after a warm-up pass over the first
-    ``warmup`` posts (it fills the per-token memo as a long-running worker's is). Used by ``make bench``."""
-    engine = Engine()
+    ``warmup`` posts (it fills the per-token memo as a long-running worker's is). Used by ``make bench``.
+    ``classifier``: another than the default (e.g. ``Classifier(model=None)``, the lexicon alone)."""
+    engine = Engine(classifier)
     classify = engine.classify
     for post in posts[:warmup]:
         classify(post)

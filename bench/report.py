@@ -15,7 +15,8 @@ MEASURES: dict[str, str] = {
     "faust_passthrough_posts_per_s": "bare Faust agent: orjson decode, forward to another topic",
     "aiokafka_consumer_posts_per_s": "bare aiokafka getmany loop with orjson decode",
     "analyze_posts_per_s": "pipeline.analyze.analyze() in-process (classify + detect, no Kafka)",
-    "classify_posts_per_s": "Engine().classify(post) on one core",
+    "classify_posts_per_s": "Engine().classify(post) on one core (lexicon + learned model, the default)",
+    "classify_lexicon_only_posts_per_s": "the same with Classifier(model=None): the lexicon alone",
     "classify_batch_posts_per_s": "the classify stage's pure batch step over raw-author posts, no pseudonyms",
     "classify_batch_pseudonymized_posts_per_s": "the same, pseudonymizing the raw authors and mentions",
     "e2e_latency_p50_ms": "produce → posts.classified arrival, median",
@@ -37,6 +38,7 @@ RATIOS: dict[str, tuple[str, str]] = {
         "classify_batch_pseudonymized_posts_per_s",
         "classify_batch_posts_per_s",
     ),
+    "classify_model_vs_lexicon_only": ("classify_posts_per_s", "classify_lexicon_only_posts_per_s"),
     "exactly_once_vs_at_least_once": (
         "pipeline_exactly_once_posts_per_s",
         "pipeline_at_least_once_sample_posts_per_s",

@@ -450,6 +450,12 @@ def _in_process_phases(run: Run, posts: list) -> None:
         seconds = engine_classify_seconds(posts)
         run.measured["classify_posts_per_s"] = rate(len(posts), seconds)
         run.notes["classify_posts_per_s"] = f"{len(posts):,} posts in {seconds:.1f}s"
+    with run.phases("classify, the lexicon alone (in-process)"):
+        from pipeline.classify import Classifier
+
+        seconds = engine_classify_seconds(posts, classifier=Classifier(model=None))
+        run.measured["classify_lexicon_only_posts_per_s"] = rate(len(posts), seconds)
+        run.notes["classify_lexicon_only_posts_per_s"] = f"{len(posts):,} posts in {seconds:.1f}s"
     with run.phases("classify batches, with and without pseudonyms (in-process)"):
         from feed.pseudonyms import Pseudonymizer
 

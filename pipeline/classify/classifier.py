@@ -19,15 +19,24 @@ Rules on top of the channel totals (they follow ``pipeline/data/DEVSET.md``):
 * stance: ``mousavi`` for the opposition's slogans, first-hand reports and calls, warnings to protesters
   and diaspora support; ``ahmadinejad`` for the government line (congratulations, "rioters", "the police
   showed restraint"); ``none`` for wire reports, relayed statements, technical help and chatter.
+
+A learned model (:mod:`pipeline.classify.model`, trained on public human-labelled crisis posts; see
+``pipeline/data/REALDATA.md``) then adjusts three categories for posts that are not Persian or Finglish
+(:func:`combine`): it adds ``solidarity``, ``medical`` or ``violence`` when it is confident, and it removes a
+lexicon ``violence`` from a post it reads as sympathy (prayers and mourning for victims are ``solidarity``).
+The lexicon stays in charge of Persian and Finglish and of every other category. ``Classifier(model=None)``
+is the lexicon alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from feed.taxonomy import CATEGORIES
 from pipeline.classify.lexicon import LEXICON, SIGNALS
+from pipeline.classify.model import MODEL_PATH, Model
 from pipeline.classify.normalize import Analysis, Normalizer, detect_lang, fold_finglish, fold_text
 
 PRIORITIES = ("critical", "high", "medium", "low")
@@ -47,6 +56,35 @@ _PRO_M, _PRO_A = _C["pro_mousavi"], _C["pro_ahmadinejad"]
 _N_CATEGORIES = len(CATEGORIES) - 1
 _EVENTS = frozenset({_PROTEST, _VIOLENCE, _ARREST})
 _LOW_WITH_SOLIDARITY = frozenset({_PROTEST, _CIRCUMVENTION, _SOLIDARITY})
+_LEXICON_ONLY_LANGS = frozenset({"fa", "fa-Latn"})  # the model never sees these scripts
+_SHIPPED = object()  # Classifier(model=...) default: the shipped model with the shipped lexicon
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> Model:
+    """The committed model artifact (``pipeline/data/model.json``), loaded once per process."""
+    return Model.load(MODEL_PATH)
+
+
+def combine(lexical: set[str], p: tuple[float, float, float], t: Mapping[str, float]) -> tuple[str, ...]:
+    """The categories of a post from the lexicon's (``lexical``, without ``other``) and the model's
+    probabilities ``p`` (violence, solidarity, medical) under thresholds ``t``: the model adds a category it
+    is confident of (``t[category]``; ``t["solidarity_extra"]`` to add solidarity to a post the lexicon
+    already labelled), and a lexicon ``violence`` is dropped when the model reads the post as sympathy
+    (solidarity over its threshold) and gives violence less than ``t["veto"]``."""
+    violence, solidarity, medical = p
+    found = set(lexical)
+    sympathy = solidarity >= (t["solidarity_extra"] if found else t["solidarity"])
+    if sympathy:
+        found.add("solidarity")
+    if medical >= t["medical"]:
+        found.add("medical")
+    if "violence" in found:
+        if sympathy and violence < t["veto"]:
+            found.discard("violence")
+    elif violence >= t["violence"]:
+        found.add("violence")
+    return tuple(name for name in CATEGORIES if name in found) or ("other",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +146,7 @@ class _Index:
         self.max_stem = 0
         self.elem_exact: dict[str, int] = {}
         self.elem_prefix: dict[str, int] = {}
+        self.max_elem_prefix = 0  # the longest prefix element: a huge token is not sliced all the way
         self.elements = 0
         # Phrases by their first two elements when adjacent, else by the first (a "~" follows it).
         self.pairs: dict[tuple[int, int], list[tuple[_Rest, int]]] = {}
@@ -125,6 +164,8 @@ class _Index:
     def _element(self, word: str) -> int:
         table = self.elem_prefix if word.endswith("*") else self.elem_exact
         word = word.rstrip("*")
+        if table is self.elem_prefix:
+            self.max_elem_prefix = max(self.max_elem_prefix, len(word))
         if word not in table:
             table[word] = self.elements
             self.elements += 1
@@ -179,7 +220,7 @@ class _Index:
         exact = self.elem_exact.get(word)
         if exact is not None:
             elements.add(exact)
-        for cut in range(1, len(word) + 1):
+        for cut in range(1, min(len(word), self.max_elem_prefix) + 1):
             element = self.elem_prefix.get(word[:cut])
             if element is not None:
                 elements.add(element)
@@ -194,9 +235,18 @@ class _Index:
 
 class Classifier:
     def __init__(
-        self, normalizer: Normalizer | None = None, lexicon: Mapping[str, Mapping[float, str]] | None = None
+        self,
+        normalizer: Normalizer | None = None,
+        lexicon: Mapping[str, Mapping[float, str]] | None = None,
+        model: Model | object | None = _SHIPPED,
     ) -> None:
+        """``model``: the learned model to combine with the lexicon; by default the shipped one when the
+        lexicon is the shipped one (it was trained to complement it), and none with a custom lexicon.
+        ``None``: the lexicon alone."""
         self.normalizer = normalizer if normalizer is not None else Normalizer()
+        if model is _SHIPPED:
+            model = shipped_model() if lexicon is None else None
+        self.model: Model | None = model  # type: ignore[assignment]
         self._cue_channel: list[int] = []
         self._cue_weight: list[float] = []
         self._cue_only: list[int] = []  # 1: Finglish posts only, -1: not in Finglish posts, 0: any
@@ -261,6 +311,12 @@ class Classifier:
         if _PROTEST in fired and s[_ABROAD] >= _THRESHOLD:  # rallies abroad are solidarity, not protest
             fired.discard(_PROTEST)
             fired.add(_SOLIDARITY)
+        model = self.model
+        if model is not None and lang not in _LEXICON_ONLY_LANGS:
+            lexical = {CATEGORIES[index] for index in fired}
+            channels = [name for name, score in zip(CHANNELS, s, strict=True) if score >= _THRESHOLD]
+            names = combine(lexical, model.probabilities(text, channels), model.thresholds)
+            fired = {_C[name] for name in names if name != "other"}
         categories = tuple(CATEGORIES[index] for index in sorted(fired)) if fired else ("other",)
         stance = _stance(s, fired) if fired else "none"
         return Classification(

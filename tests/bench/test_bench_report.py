@@ -32,6 +32,7 @@ def measured(**changes):
         "aiokafka_consumer_posts_per_s": 150000.0,
         "analyze_posts_per_s": 13000.0,
         "classify_posts_per_s": 30000.0,
+        "classify_lexicon_only_posts_per_s": 40000.0,
         "classify_batch_posts_per_s": 25000.0,
         "classify_batch_pseudonymized_posts_per_s": 24000.0,
         "e2e_latency_p50_ms": 12.345,
@@ -88,6 +89,7 @@ def test_results_have_exactly_the_required_keys_and_types():
         "aiokafka_consumer_posts_per_s",
         "analyze_posts_per_s",
         "classify_posts_per_s",
+        "classify_lexicon_only_posts_per_s",
         "classify_batch_posts_per_s",
         "classify_batch_pseudonymized_posts_per_s",
         "e2e_latency_p50_ms",
@@ -104,6 +106,7 @@ def test_results_have_exactly_the_required_keys_and_types():
         "pipeline_vs_faust_passthrough",
         "replay_pseudonymized_vs_kept",
         "classify_pseudonymized_vs_plain",
+        "classify_model_vs_lexicon_only",
         "exactly_once_vs_at_least_once",
         "exactly_once_p99_vs_at_least_once",
     }
