@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import os
 import pickle
 import statistics
@@ -41,8 +42,19 @@ TYPES = ("filtering", "outage", "surge")
 Row = tuple[float, Any, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
+def classifier_fingerprint() -> str:
+    """What the cached observations depend on besides the scenario: the classifier's code, lexicon, model
+    and watchlist. A change to any of them is a new cache entry, never stale observations."""
+    root = Path(__file__).resolve().parents[1] / "pipeline"
+    digest = hashlib.sha256()
+    for path in sorted([*(root / "classify").glob("*.py"), *(root / "data").glob("*.json")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def cache_path(name: str, seed: int, hours: float | None) -> Path:
-    return CACHE / f"{name}-{seed}-{'full' if hours is None else format(hours, 'g')}.pkl"
+    scenario = f"{name}-{seed}-{'full' if hours is None else format(hours, 'g')}"
+    return CACHE / f"{scenario}-{classifier_fingerprint()}.pkl"
 
 
 def load(name: str, seed: int, hours: float | None) -> tuple[list[Row], Truth]:
