@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -113,7 +115,16 @@ def test_ctrl_c_flushes_and_reports_what_was_sent(kafka_bootstrap, worker):
     )
     wait_until(lambda: worker.consumed() >= 3, timeout=60, what="the first posts to arrive")
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # seen once in CI, never reproduced: say where it hangs
+        stacks = subprocess.run(
+            [str(Path(sys.executable).with_name("py-spy")), "dump", "--pid", str(process.pid)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        process.kill()
+        _, stderr = process.communicate(timeout=30)
+        pytest.fail(f"the replay did not stop within 60 s of Ctrl-C; its threads:\n{stacks.stdout}\n{stderr}")
     assert process.returncode == 130, stderr
     summary = [line for line in stderr.splitlines() if "interrupted after sending" in line]
     assert summary, stderr
