@@ -1,4 +1,4 @@
-"""The end-of-feed marker: the one record that is not a post on a posts topic. Pure.
+"""The end-of-feed marker: a record of the posts topic that is neither a post nor a deletion notice. Pure.
 
 Once a replay has sent its whole feed and the broker has acknowledged every post, the replayer writes
 one marker to every partition of the topic. The stack then knows that the partition has nothing more
@@ -9,6 +9,7 @@ The record: value ``{"kind": "end", "ts": "<RFC 3339 of the feed's last event ti
 record timestamp = that time, header ``iran2009.end: 1``, one per partition (explicit partition).
 It has no ``id`` and no ``text``, so a worker that does not know it dead-letters it as a bad post
 (``missing_field``) rather than counting it; and no post can be taken for it, since every post has both.
+Nor can a deletion notice (``"kind": "delete"``): every notice has an ``id``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ the same pseudonym in every process and across restarts, so one author's posts s
 a deletion notice still finds its post; without the key nobody can tell whose it is, or test a guess.
 
 :class:`Pseudonymizer` replaces a post's ``author``, every ``@handle`` in its text (``RT @x:`` becomes
-``RT @p:…:``) and, unless told to keep them, its ``id`` and the ids a deletion names. Fields that
+``RT @p:…:``) and, unless told to keep them, its ``id`` and the ids a deletion names. A deletion notice
+(``{"kind": "delete", "id", "ts", "author"?}``) goes through the same steps, so its ``id`` and ``author``
+become exactly the pseudonyms of its post's ``id`` and ``author``. Fields that
 identify a person or a place beyond the region (free-text ``location``, reply and quote targets, a
 platform's user id) are dropped unless kept by name. A value that already is a pseudonym is left as it
 is, so pseudonymizing twice changes nothing.
@@ -22,10 +24,13 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from feed.model import Post
+from feed.model import Deletion, Post
+
+Item = TypeVar("Item", Post, Deletion)
 
 PREFIX = "p:"
 _PSEUDONYM = re.compile(r"^p:[0-9a-f]{16}$")
@@ -102,21 +107,25 @@ class Pseudonymizer:
             self._authors[author] = found
         return found
 
-    def authors(self, post: Post) -> Post:
+    def authors(self, post: Item) -> Item:
         """The post with its author and @mentions pseudonymized (id and fields as they are): what the
-        classify stage does to a post that reached Kafka from a producer other than the replayer."""
+        classify stage does to a post that reached Kafka from a producer other than the replayer. A
+        deletion notice gets its author pseudonymized alike, so it still names its post's author."""
         if self.keep_authors:
             return post
         author = post.author
         new_author = self.author(author) if author else author
+        if type(post) is Deletion:
+            return post if new_author == author else replace(post, author=new_author)
         text = post.text
         new_text = self.text(text) if "@" in text else text
         if new_author == author and new_text is text:
             return post
-        return Post(post.id, post.ts, new_text, new_author, post.platform, post.lang, post.region, post.extra)
+        return replace(post, text=new_text, author=new_author)
 
     def record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A feed record (the JSON of a post) pseudonymized in place, and returned."""
+        """A feed record (the JSON of a post or of a deletion notice) pseudonymized in place, and
+        returned."""
         if not self.keep_authors:
             author = record.get("author")
             if isinstance(author, str) and author:

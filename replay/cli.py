@@ -68,7 +68,10 @@ environment:
 
 feed format (JSON Lines, UTF-8, one post per line):
   {"id": str, "ts": RFC 3339 with offset or Z | epoch seconds, "text": str,
-   "author": str?, "platform": str?, "lang": str?, "region": ISO 3166 alpha-2?, ...extra fields kept}
+   "author": str?, "platform": str?, "lang": str?, "region": ISO 3166 alpha-2?,
+   "author_created": RFC 3339?, "author_followers": int?, ...extra fields kept}
+  or a deletion notice, sent like a post: {"kind": "delete", "id": <the deleted post's id>,
+   "ts": <when it was deleted>, "author": str?, ...extra fields kept}
 """
 
 
@@ -234,8 +237,8 @@ def _add_format_options(parser: argparse.ArgumentParser) -> None:
         "--map",
         dest="field_map",
         metavar="FIELD=COL,...",
-        help="csv only: columns for id, ts, text (required) and author, region, lang, platform, ...; "
-        "without it the CSV's own column names are used",
+        help="csv only: columns for id, ts, text (required) and author, region, lang, platform, "
+        "author_created, author_followers, ...; without it the CSV's own column names are used",
     )
 
 
@@ -550,6 +553,12 @@ def run_convert(args: argparse.Namespace) -> int:
     print(
         f"replay: wrote {count} posts to {args.output} ({stats.skipped} bad records skipped)", file=sys.stderr
     )
+    if stats.deletions or stats.undated_deletions:
+        print(
+            f"replay: {stats.deletions} of them deletion notices; {stats.undated_deletions} deletion "
+            "notices without a time left out",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Read real feed formats (Twitter API v1.1 / v2, Twitter data exports, CSV) into ``feed.Post`` objects.
+"""Read real feed formats (Twitter API v1.1 / v2, Twitter data exports, CSV) into ``feed.Post`` objects
+and ``feed.Deletion`` notices.
 
 Pure: no Kafka. Every format ends in the feed contract (``id``, ``ts``, ``text``, ``author``,
 ``platform``, ``lang``, ``region`` plus extra fields), and every bad record raises a ``FeedError``
@@ -15,8 +16,19 @@ Mapping decisions shared by the Twitter formats:
 - extras kept: ``source_format``, ``retweet_of`` (id of the retweeted status), ``reply_to`` (id of
   the status replied to), ``hashtags`` (from entities, without ``#``), ``location``; v2 also keeps
   ``author_id``. The raw status is not copied.
+- ``author_created`` and ``author_followers`` come from the user object: v1.1 ``user.created_at``
+  ("Wed Jun 17 12:00:00 +0000 2009") and ``user.followers_count``, v2 ``includes.users[].created_at`` and
+  ``public_metrics.followers_count``. A value that is there but invalid fails the record, as a bad
+  ``created_at`` or ``lang`` does; a value that is not there is absent.
 - text is kept exactly as delivered (Twitter's ``&amp;``/``&lt;``/``&gt;`` escaping included).
-- v1 stream notices without a status (``delete``, ``limit``, ...) are neither posts nor bad records.
+- deletion notices become ``feed.Deletion``: v1.1 ``{"delete": {"status": {"id_str", "user_id_str"},
+  "timestamp_ms"}}`` (``timestamp_ms`` inside ``delete`` or beside it) and v2 compliance events
+  ``{"data": {"delete": {"tweet": {"id", "author_id"}, "event_at"}}}``. The notice's ``author`` is the
+  platform user id (``user_id_str``, ``author_id``): the only identity a notice carries. A v1.1 notice
+  without any ``timestamp_ms`` (streams before 2013 sent none) cannot be placed in event time: it is left
+  out and counted in ``FeedStats.undated_deletions``, not a bad record.
+- other stream notices without a status (``limit``, ``scrub_geo``, ...; v2 compliance events other than
+  ``delete``) are neither posts nor bad records.
 """
 
 from __future__ import annotations
@@ -32,13 +44,26 @@ from typing import Any
 
 import orjson
 
-from feed import FeedError, FeedStats, Post, parse_ts, post_from_record, read_feed
-from feed.model import REQUIRED_FIELDS
+from feed import (
+    Deletion,
+    FeedError,
+    FeedItem,
+    FeedStats,
+    Post,
+    deletion_from_record,
+    parse_ts,
+    post_from_record,
+    read_items,
+)
+from feed.model import DELETION_KIND, MAX_EPOCH, REQUIRED_FIELDS, parse_author_created
 
 FORMATS = ("jsonl", "twitter-v1", "twitter-v2", "twitter-archive", "csv")
 
 # API v1.1 and archive ``created_at``, and the "2009-06-13 14:05:09 +0000" of old tweets.csv exports.
 TWITTER_TIME_FORMATS = ("%a %b %d %H:%M:%S %z %Y", "%Y-%m-%d %H:%M:%S %z")
+
+# Twitter began in 2006: a notice's timestamp_ms before that is seconds given for milliseconds, or garbage.
+TWITTER_EPOCH = 1136073600.0  # 2006-01-01T00:00:00Z
 
 # Lower-case place names (one or two words) that clearly name one country, by ISO 3166 alpha-2 code.
 REGION_PLACES = {
@@ -67,15 +92,41 @@ REGION_PLACES = {
 }
 PLACE_REGIONS = {place: code for code, places in REGION_PLACES.items() for place in places}
 
-# Stream messages that carry no status (deletions, rate-limit notices, ...): not posts, not errors.
+# Stream messages that carry no status (rate-limit notices, ...): not posts, not errors. ``delete``
+# becomes a deletion notice (_v1_deletion).
 _STREAM_NOTICES = frozenset(
     {"delete", "limit", "scrub_geo", "status_withheld", "user_withheld", "disconnect", "warning"}
 )
+# API v2 compliance events, {"data": {EVENT: {...}}}: ``delete`` becomes a deletion notice, the others
+# (withheld tweets, suspended or deleted accounts, ...) are neither posts nor bad records.
+_V2_COMPLIANCE_EVENTS = frozenset(
+    {
+        "delete",
+        "withheld",
+        "drop",
+        "undrop",
+        "scrub_geo",
+        "tweet_edit",
+        "user_delete",
+        "user_undelete",
+        "user_withheld",
+        "user_suspend",
+        "user_unsuspend",
+        "user_protect",
+        "user_unprotect",
+        "user_profile_modification",
+    }
+)
+_DIGITS = re.compile(r"\d+")
 _ARCHIVE_PREFIX = re.compile(rb"^\s*window\.YTD\.\w+\.part\d+\s*=\s*")
 # Arabic-keyboard yeh and kaf spell the same Persian words (ايران = ایران).
 _PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ك": "ک"})
 
-Converter = Callable[[Any], Post | None]
+Converter = Callable[[Any], FeedItem | None]
+
+
+class _UndatedDeletion(Exception):
+    """A deletion notice with no time at all: counted, neither converted nor a bad record."""
 
 
 def parse_field_map(text: str) -> dict[str, str]:
@@ -106,8 +157,9 @@ def read_posts(
     archive_author: str | None = None,
     skip_bad: bool = False,
     stats: FeedStats | None = None,
-) -> list[Post]:
-    """All posts of a feed file, sorted by event time (stable: equal times keep file order)."""
+) -> list[FeedItem]:
+    """All posts and deletion notices of a feed file, sorted by event time (stable: equal times keep
+    file order)."""
     posts = iter_posts(
         path, fmt, field_map=field_map, archive_author=archive_author, skip_bad=skip_bad, stats=stats
     )
@@ -122,8 +174,8 @@ def iter_posts(
     archive_author: str | None = None,
     skip_bad: bool = False,
     stats: FeedStats | None = None,
-) -> Iterator[Post]:
-    """Posts in file order (not sorted); see ``read_posts``.
+) -> Iterator[FeedItem]:
+    """Posts and deletion notices in file order (not sorted); see ``read_posts``.
 
     ``field_map`` applies to ``csv`` only (default: every column under its own name).
     ``archive_author`` applies to ``twitter-archive`` only (default: the ``account.js`` beside it).
@@ -137,7 +189,7 @@ def iter_posts(
     path = Path(path)
     stats = stats if stats is not None else FeedStats()
     if fmt == "jsonl":
-        return read_feed(path, skip_bad=skip_bad, stats=stats)
+        return read_items(path, skip_bad=skip_bad, stats=stats)
     if fmt == "csv":
         records = _csv_records(path, field_map)
     elif fmt == "twitter-v1":
@@ -178,7 +230,7 @@ def region_from_location(location: str) -> str | None:
 Records = Iterator[tuple[str, Any, Converter | None]]
 
 
-def _convert(records: Records, skip_bad: bool, stats: FeedStats) -> Iterator[Post]:
+def _convert(records: Records, skip_bad: bool, stats: FeedStats) -> Iterator[FeedItem]:
     """Convert each record; locate failures and skip or raise them."""
     for place, raw, converter in records:
         try:
@@ -191,8 +243,13 @@ def _convert(records: Records, skip_bad: bool, stats: FeedStats) -> Iterator[Pos
                 raise located from None
             stats.record_bad(located)
             continue
+        except _UndatedDeletion:
+            stats.undated_deletions += 1
+            continue
         if post is not None:
             stats.posts += 1
+            if type(post) is Deletion:
+                stats.deletions += 1
             yield post
 
 
@@ -261,6 +318,58 @@ def _hashtags(entities: dict[str, Any], key: str) -> list[str]:
     return [tag[key] for tag in tags if isinstance(tag, dict) and isinstance(tag.get(key), str)]
 
 
+def _account_created(value: Any) -> float | None:
+    """``author_created`` from a user's ``created_at`` (Twitter's style, RFC 3339 or epoch seconds);
+    None when absent; a clear ``bad_field`` error when it is there but unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        for time_format in TWITTER_TIME_FORMATS:
+            try:
+                return parse_author_created(datetime.strptime(value.strip(), time_format).timestamp())
+            except ValueError:
+                pass
+    return parse_author_created(value)
+
+
+def _followers(value: Any) -> Any:
+    """A CSV cell's follower count as an integer; anything else is left for the contract to refuse."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    return value
+
+
+def _timestamp_ms(value: Any) -> float:
+    """A notice's ``timestamp_ms`` (milliseconds since the epoch, a string or a number) as seconds."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        value = int(value.strip())
+    if type(value) is not int:
+        raise FeedError(
+            f"deletion notice: unparseable timestamp_ms {value!r}: expected milliseconds since the epoch",
+            code="bad_ts",
+        )
+    seconds = value / 1000
+    if not TWITTER_EPOCH <= seconds <= MAX_EPOCH:  # seconds for milliseconds, or garbage
+        raise FeedError(
+            f"deletion notice: timestamp_ms {value!r} is out of range (milliseconds since the epoch, "
+            "after 2006)",
+            code="bad_ts",
+        )
+    return seconds
+
+
+def _deletion(*, post_id: Any, ts: float, author: Any, source_format: str) -> Deletion:
+    record = {
+        "kind": DELETION_KIND,
+        "id": post_id,
+        "ts": ts,
+        "author": author,
+        "platform": "twitter",
+        "source_format": source_format,
+    }
+    return deletion_from_record(record)
+
+
 def _twitter_post(
     *,
     post_id: Any,
@@ -271,6 +380,8 @@ def _twitter_post(
     country_code: Any,
     location: Any,
     extra: dict[str, Any],
+    author_created: Any = None,
+    author_followers: Any = None,
 ) -> Post:
     """The contract post for a status from any Twitter format; empty extras are dropped."""
     if isinstance(location, str) and location.strip():
@@ -288,6 +399,8 @@ def _twitter_post(
         "platform": "twitter",
         "lang": _lang(lang),
         "region": region,
+        "author_created": _account_created(author_created),
+        "author_followers": author_followers,
         **{key: value for key, value in extra.items() if value not in (None, "", [])},
     }
     return post_from_record(record)
@@ -308,11 +421,14 @@ def _v1_records(path: Path) -> Records:
             yield place, status, None if isinstance(status, FeedError) else _status_post
 
 
-def _status_post(raw: Any, *, source_format: str = "twitter-v1", author: str | None = None) -> Post | None:
-    """A v1.1 status (or an archive tweet, which is one without ``user``); stream notices give None."""
+def _status_post(
+    raw: Any, *, source_format: str = "twitter-v1", author: str | None = None
+) -> Post | Deletion | None:
+    """A v1.1 status (or an archive tweet, which is one without ``user``); a deletion notice gives a
+    :class:`Deletion`, other stream notices None."""
     status = _object(raw)
     if "created_at" not in status and _STREAM_NOTICES.intersection(status):
-        return None
+        return _v1_deletion(status, source_format) if "delete" in status else None
     user = _field(status, "user")
     text = (
         _field(status, "extended_tweet").get("full_text")  # streamed statuses over 140 characters
@@ -329,12 +445,32 @@ def _status_post(raw: Any, *, source_format: str = "twitter-v1", author: str | N
         lang=status.get("lang"),
         country_code=_field(status, "place").get("country_code"),
         location=user.get("location"),
+        author_created=user.get("created_at"),
+        author_followers=user.get("followers_count"),
         extra={
             "source_format": source_format,
             "retweet_of": _id(retweeted.get("id_str") or retweeted.get("id")),
             "reply_to": _id(status.get("in_reply_to_status_id_str") or status.get("in_reply_to_status_id")),
             "hashtags": _hashtags(entities, "text"),
         },
+    )
+
+
+def _v1_deletion(message: dict[str, Any], source_format: str) -> Deletion:
+    """``{"delete": {"status": {"id_str", "user_id_str"}, "timestamp_ms"}}``; ``timestamp_ms`` may also
+    sit beside ``delete``. Raises _UndatedDeletion when neither place has one."""
+    notice = _field(message, "delete")
+    deleted = _field(notice, "status")
+    post_id = _id(deleted.get("id_str") or deleted.get("id"))
+    _require({"delete.status.id_str": post_id})
+    timestamp = notice.get("timestamp_ms", message.get("timestamp_ms"))
+    if timestamp is None or timestamp == "":
+        raise _UndatedDeletion
+    return _deletion(
+        post_id=post_id,
+        ts=_timestamp_ms(timestamp),
+        author=_id(deleted.get("user_id_str") or deleted.get("user_id")),
+        source_format=source_format,
     )
 
 
@@ -383,6 +519,9 @@ def _v2_records(path: Path) -> Records:
             _load_json_document(data, str(path))  # neither shape: report the document's syntax error
         responses = list(_json_lines(data, str(path)))
     for place, response in responses:
+        if _is_compliance_event(response):
+            yield place, response, _v2_compliance_event
+            continue
         try:
             tweets, convert = _v2_response(response)
         except FeedError as exc:
@@ -392,6 +531,31 @@ def _v2_records(path: Path) -> Records:
             continue
         for index, tweet in enumerate(tweets):
             yield f"{place}[{index}]", tweet, convert
+
+
+def _is_compliance_event(response: Any) -> bool:
+    """``{"data": {EVENT: {...}}}`` of the v2 compliance streams (a tweet lookup's data has an ``id``)."""
+    if type(response) is not dict:
+        return False
+    data = response.get("data")
+    return type(data) is dict and "id" not in data and not _V2_COMPLIANCE_EVENTS.isdisjoint(data)
+
+
+def _v2_compliance_event(raw: Any) -> Deletion | None:
+    """``{"data": {"delete": {"tweet": {"id", "author_id"}, "event_at"}}}`` as a deletion notice; other
+    compliance events give None."""
+    data = _field(raw, "data")
+    if "delete" not in data:
+        return None
+    notice = _field(data, "delete")
+    tweet = _field(notice, "tweet")
+    post_id, event_at = _id(tweet.get("id")), notice.get("event_at")
+    _require({"delete.tweet.id": post_id, "delete.event_at": event_at})
+    try:
+        ts = parse_event_time(event_at)
+    except FeedError as exc:
+        raise FeedError(f"deletion notice: {exc.reason}", code=exc.code) from None
+    return _deletion(post_id=post_id, ts=ts, author=_id(tweet.get("author_id")), source_format="twitter-v2")
 
 
 def _v2_response(response: Any) -> tuple[list[Any], Converter]:
@@ -425,6 +589,8 @@ def _v2_response(response: Any) -> tuple[list[Any], Converter]:
             lang=tweet.get("lang"),
             country_code=place.get("country_code"),
             location=user.get("location"),
+            author_created=user.get("created_at"),
+            author_followers=_field(user, "public_metrics").get("followers_count"),
             extra={
                 "source_format": "twitter-v2",
                 "author_id": tweet.get("author_id"),
@@ -450,8 +616,9 @@ def _csv_records(path: Path, field_map: dict[str, str] | None) -> Records:
     """Rows at ``file:line`` (the physical line a row starts on; the header is line 1).
 
     Without a field map every column keeps its own name. ``ts`` may be RFC 3339, epoch seconds or a
-    Twitter ``created_at``. ``region`` may be an ISO code or a place name from ``PLACE_REGIONS``; an
-    unresolved name is kept as the extra ``location``. Empty cells are absent values.
+    Twitter ``created_at``, and so may ``author_created``; ``author_followers`` is a whole number.
+    ``region`` may be an ISO code or a place name from ``PLACE_REGIONS``; an unresolved name is kept as
+    the extra ``location``. Empty cells are absent values.
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
@@ -476,6 +643,10 @@ def _csv_records(path: Path, field_map: dict[str, str] | None) -> Records:
             _require({f"{name} (column {mapping[name]!r})": values.get(name) for name in REQUIRED_FIELDS})
             values["ts"] = parse_event_time(values["ts"])
             values["lang"] = _lang(values.get("lang"))
+            if "author_created" in values:
+                values["author_created"] = _account_created(values["author_created"])
+            if "author_followers" in values:
+                values["author_followers"] = _followers(values["author_followers"])
             place_name = values.pop("region", None)
             if place_name is not None:
                 values["region"] = _country_code(place_name) or region_from_location(place_name)

@@ -1,6 +1,7 @@
-"""Where the posts of a send or a conversion come from: the feed to read (a file, or the built-in seed
-feed), a reader for its format (the feed contract in JSON Lines, Twitter exports, CSV; see
-:mod:`replay.formats`), and the survey, the validating pass that sizes the feed before anything is sent.
+"""Where the posts (and deletion notices) of a send or a conversion come from: the feed to read (a file,
+or the built-in seed feed), a reader for its format (the feed contract in JSON Lines, Twitter exports,
+CSV; see :mod:`replay.formats`), and the survey, the validating pass that sizes the feed before anything
+is sent.
 
 Errors in what was asked for (a missing feed, ``--map`` outside CSV, a bad ``--map``) are ``ValueError``
 with a one-line message; the command line reports them. Bad records are :class:`~feed.FeedError`,
@@ -17,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from feed import FeedStats, Post, read_feed
+from feed import FeedItem, FeedStats, read_feed, read_items
 from feed.pseudonyms import Pseudonymizer
 from replay.wire import WirePost, wire_post_from_record
 
@@ -54,13 +55,14 @@ class FeedSurvey:
 
 
 def survey_posts(
-    posts: Iterable[Post | WirePost],
+    posts: Iterable[FeedItem | WirePost],
     stats: FeedStats,
     keep: Callable[[float], bool],
     *,
     memory_bytes: int = 0,
 ) -> FeedSurvey:
-    """Counts the posts ``keep`` accepts and their span; keeps them while they fit ``memory_bytes``."""
+    """Counts the posts (deletion notices included) ``keep`` accepts and their span; keeps them while
+    they fit ``memory_bytes``."""
     first = last = None
     count = 0
     kept: list | None = [] if memory_bytes > 0 else None
@@ -87,7 +89,7 @@ def survey_posts(
 
 def survey_feed(path: Path, *, skip_bad: bool) -> FeedSurvey:
     stats = FeedStats()
-    return survey_posts(read_feed(path, skip_bad=skip_bad, stats=stats), stats, lambda _ts: True)
+    return survey_posts(read_items(path, skip_bad=skip_bad, stats=stats), stats, lambda _ts: True)
 
 
 def open_wire_source(
@@ -95,7 +97,8 @@ def open_wire_source(
 ) -> Callable[[FeedStats | None], Iterable[WirePost]]:
     """A reader of the feed as it is sent; JSON Lines feeds are streamed, and their lines that already
     are the post's JSON are sent as they are (replay.wire). With a pseudonymizer, each post's authors,
-    mentions, ids and identifying fields are replaced before it is encoded (feed.pseudonyms)."""
+    mentions, ids and identifying fields are replaced before it is encoded (feed.pseudonyms). Deletion
+    notices are read, pseudonymized and sent the same way as posts."""
     if args.format == "jsonl":
         if args.field_map:
             raise ValueError("--map applies to --format csv only")
@@ -117,21 +120,22 @@ def _pseudonymized(pseudonymizer: Pseudonymizer) -> Callable[[Any, bytes], WireP
     return build
 
 
-def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | None], Iterable[Post]]:
-    """A reader for the feed in its format; called once per pass so JSON Lines feeds are streamed."""
+def open_source(args: argparse.Namespace, path: Path) -> Callable[[FeedStats | None], Iterable[FeedItem]]:
+    """A reader for the feed in its format (posts and deletion notices); called once per pass so JSON
+    Lines feeds are streamed."""
     if args.format == "jsonl":
         if args.field_map:
             raise ValueError("--map applies to --format csv only")
-        return lambda stats: read_feed(path, skip_bad=args.skip_bad, stats=stats)
+        return lambda stats: read_items(path, skip_bad=args.skip_bad, stats=stats)
     from replay.formats import parse_field_map, read_posts
 
     try:
         field_map = parse_field_map(args.field_map) if args.field_map else None
     except ValueError as exc:
         raise ValueError(f"--map: {exc}") from None
-    cached: list[Post] = []
+    cached: list[FeedItem] = []
 
-    def read(stats: FeedStats | None) -> Iterable[Post]:
+    def read(stats: FeedStats | None) -> Iterable[FeedItem]:
         # Non-native formats are parsed (and sorted) once and kept for later passes.
         if not cached:
             cached.extend(
