@@ -467,6 +467,9 @@ def _send(
     pause.install()
     # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed, summarised, checkpointed.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # And Ctrl-C (SIGINT) always does, also when started from a shell's background job, which starts
+    # with SIGINT ignored; Python would keep that ignore, and an interrupted replay would run on.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     gc.freeze()  # the checked feed and the modules live until the end: out of every collection
     replay = Replay(
         slots,
