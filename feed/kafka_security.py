@@ -116,12 +116,18 @@ class KafkaSecurity:
         if not self.secure:
             return {}
         return {
+            **self._sasl(),
+            "ssl_cafile": str(self.ca) if self.ca else None,
+            "ssl_check_hostname": True,
+        }
+
+    def _sasl(self) -> dict[str, Any]:
+        """The login settings both Kafka libraries name alike."""
+        return {
             "security_protocol": "SASL_SSL",
             "sasl_mechanism": MECHANISM,
             "sasl_plain_username": self.username,
             "sasl_plain_password": self.password,
-            "ssl_cafile": str(self.ca) if self.ca else None,
-            "ssl_check_hostname": True,
         }
 
     def ssl_context(self) -> Any:
@@ -135,13 +141,7 @@ class KafkaSecurity:
         """Keyword arguments for aiokafka's AIOKafkaProducer and AIOKafkaConsumer."""
         if not self.secure:
             return {}
-        return {
-            "security_protocol": "SASL_SSL",
-            "sasl_mechanism": MECHANISM,
-            "sasl_plain_username": self.username,
-            "sasl_plain_password": self.password,
-            "ssl_context": self.ssl_context(),
-        }
+        return {**self._sasl(), "ssl_context": self.ssl_context()}
 
     def faust_credentials(self) -> Any:
         """Faust's ``broker_credentials`` (None for PLAINTEXT)."""
