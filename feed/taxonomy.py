@@ -21,4 +21,6 @@ CATEGORIES: tuple[str, ...] = (
     "solidarity",
     "other",
 )
-ALERT_TYPES: tuple[str, ...] = ("filtering", "outage", "surge")
+# The first three watch words and volumes; the last three watch accounts (issue 18): posts deleted far
+# above their baseline, near-identical posts from new accounts, authors moving into another region.
+ALERT_TYPES: tuple[str, ...] = ("filtering", "outage", "surge", "deletion", "coordination", "relocation")

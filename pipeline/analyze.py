@@ -12,7 +12,8 @@ from typing import IO, Any
 
 import orjson
 
-from feed import FeedStats, post_from_record, read_feed
+from feed import FeedStats, read_feed
+from feed.model import item_from_record
 from feed.pseudonyms import Pseudonymizer, load_key
 from feed.taxonomy import ALERT_TYPES
 from pipeline.classify import CATEGORIES, PRIORITIES
@@ -32,12 +33,15 @@ class AnalyzeReport:
     alerts: Counter[str] = field(default_factory=Counter)
     late_posts: int = 0
     engine_errors: int = 0  # posts the engine raised on (among the bad lines skipped)
+    deletions: int = 0  # deletion notices read
+    unknown_deletions: int = 0  # ... whose post was never seen (or forgotten)
 
     def table(self) -> str:
         rate = self.posts / self.elapsed if self.elapsed > 0 else 0.0
         lines = [
             f"analyzed {self.posts} posts in {self.elapsed:.2f}s ({rate:,.0f} posts/s); "
-            f"{self.stats.skipped} bad lines skipped ({self.engine_errors} the engine raised on)",
+            f"{self.stats.skipped} bad lines skipped ({self.engine_errors} the engine raised on); "
+            f"{self.deletions} deletion notices ({self.unknown_deletions} of posts never seen)",
             "",
             f"{'category':<16}{'posts':>9}{'share':>8}",
         ]
@@ -73,31 +77,35 @@ def analyze(
     report = AnalyzeReport()
     started = time.perf_counter()
 
-    def process(record: Any, _line: bytes) -> tuple[ClassifiedPost, list[Alert]]:
+    def process(record: Any, _line: bytes) -> tuple[ClassifiedPost | None, list[Alert]]:
         if pseudonymizer is not None and isinstance(record, dict):
             pseudonymizer.record(record)  # as the replayer sends it
-        post = post_from_record(record)
+        item = item_from_record(record)
         try:
-            return engine.process(post)
+            return engine.process_item(item)
         except Exception as exc:  # reported as file:line like a bad line; the run goes on
             report.engine_errors += 1
             raise EngineError(exc) from exc
 
     for result, alerts in read_feed(feed, skip_bad=not strict, stats=report.stats, build=process):
-        label = result.classification
-        report.posts += 1
-        report.categories.update(label.categories)
-        report.priorities[label.priority] += 1
-        report.langs[label.lang] += 1
-        if classified_out is not None:
-            classified_out.write(result.to_json())
-            classified_out.write(b"\n")
+        if result is None:
+            report.deletions += 1
+        else:
+            label = result.classification
+            report.posts += 1
+            report.categories.update(label.categories)
+            report.priorities[label.priority] += 1
+            report.langs[label.lang] += 1
+            if classified_out is not None:
+                classified_out.write(result.to_json())
+                classified_out.write(b"\n")
         for alert in alerts:
             report.alerts[alert.type] += 1
             if alerts_out is not None:
                 alerts_out.write(orjson.dumps(alert.to_record()))
                 alerts_out.write(b"\n")
     report.late_posts = engine.detector.late_posts
+    report.unknown_deletions = engine.detector.unknown_deletions
     report.elapsed = time.perf_counter() - started
     return report
 

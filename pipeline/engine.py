@@ -9,10 +9,11 @@ in parallel per partition, detection once over all of them), joined by the detec
 from __future__ import annotations
 
 from feed import FeedError, Post
+from feed.model import Deletion, FeedItem
 from pipeline.classify import Classifier
 from pipeline.detect import Alert, Detector
 from pipeline.detect.dedupe import DedupedDetector
-from pipeline.records import ClassifiedPost
+from pipeline.records import ClassifiedPost, removal
 
 
 class EngineError(FeedError):
@@ -55,3 +56,10 @@ class Engine:
         self._position += 1
         alerts = self.deduped.push(result.observation(), self._position, self._position, post.id)
         return result, alerts
+
+    def process_item(self, item: FeedItem) -> tuple[ClassifiedPost | None, list[Alert]]:
+        """A post (classified, then detected) or a deletion notice (detected only, no classification)."""
+        if isinstance(item, Deletion):
+            self._position += 1
+            return None, self.deduped.remove(removal(item), self._position, self._position)
+        return self.process(item)

@@ -160,6 +160,55 @@ class PipelineMetrics:
             ["key"],
             registry=self.registry,
         )
+        # Accounts (issue 18).
+        self.deletion_notices = Counter(
+            "pipeline_deletion_notices",
+            "Deletion notices read from the posts topic (they go to detection, not to posts.classified).",
+            registry=self.registry,
+        )
+        self.window_deletions = Gauge(
+            "pipeline_window_deletions",
+            "Deletions in the last closed detection window, by region (where the deleted post counted, or "
+            "its author's home region when the post was never seen).",
+            ["region"],
+            registry=self.registry,
+        )
+        self.window_expected_deletions = Gauge(
+            "pipeline_window_expected_deletions",
+            "Deletions the region's baseline expected in the last closed window.",
+            ["region"],
+            registry=self.registry,
+        )
+        self.term_deletions = Gauge(
+            "pipeline_term_deletions",
+            "Deleted posts carrying a watchlist term in the last closed window, by term and region.",
+            ["term", "region"],
+            registry=self.registry,
+        )
+        self.term_expected_deletions = Gauge(
+            "pipeline_term_expected_deletions",
+            "What the term's share of the region's posts predicts of those deletions.",
+            ["term", "region"],
+            registry=self.registry,
+        )
+        self.relocations = Counter(
+            "pipeline_relocations",
+            "Authors seen posting from another region than the first one the stream saw for them, by "
+            "destination (once per move; their posts still count at home).",
+            ["to"],
+            registry=self.registry,
+        )
+        self.coordination_clusters = Gauge(
+            "pipeline_coordination_clusters_open",
+            "Coordination clusters open now (near-identical posts of many new accounts).",
+            registry=self.registry,
+        )
+        self.coordination_cluster_accounts = Gauge(
+            "pipeline_coordination_cluster_accounts",
+            "Distinct accounts in each open coordination cluster (the series goes when the cluster ends).",
+            ["cluster"],
+            registry=self.registry,
+        )
         self.active_episodes = Gauge(
             "pipeline_active_episodes",
             "Detection episodes open now (raised and not yet ended), by type.",
@@ -276,6 +325,8 @@ class PipelineMetrics:
         self._detect_counted: dict[str, int] = dict.fromkeys(DETECT_OUTCOMES, 0)
         self._detect_gaps_counted = 0
         self._detect_snapshots_counted = 0
+        self._relocations_counted: dict[str, int] | None = None  # what the detector had counted when seen
+        self._clusters_exported: set[str] = set()
 
     def export_detect_counts(self, counts: DetectCounts) -> None:
         """The detect loop's running counts (of one ownership) into the counters, as increments."""
@@ -323,9 +374,37 @@ class PipelineMetrics:
             for key, (observed, expected) in window.surge.items():
                 self.surge_observed.labels(key).set(observed)
                 self.surge_expected.labels(key).set(expected)
+        self._export_accounts(detector)
         episodes = CountOf(episode["type"] for episode in detector.active_episodes())
         for kind in ALERT_TYPES:
             self.active_episodes.labels(kind).set(episodes[kind])
+
+    def _export_accounts(self, detector: Detector) -> None:
+        window = detector.window_status()
+        if window is not None:
+            for region, (observed, expected) in window.deletions.items():
+                self.window_deletions.labels(region_label(region or None)).set(observed)
+                self.window_expected_deletions.labels(region_label(region or None)).set(expected)
+            for key, (observed, expected) in window.term_deletions.items():
+                term, _, region = key.partition("|")
+                self.term_deletions.labels(term, region_label(region or None)).set(observed)
+                self.term_expected_deletions.labels(term, region_label(region or None)).set(expected)
+            for cluster, accounts in window.clusters.items():
+                self.coordination_cluster_accounts.labels(cluster).set(accounts)
+            for cluster in self._clusters_exported - set(window.clusters):
+                self.coordination_cluster_accounts.remove(cluster)
+            self._clusters_exported = set(window.clusters)
+            self.coordination_clusters.set(len(window.clusters))
+        # Relocations count from what this detector had counted when first seen here (a restored
+        # detector's history is not counted again).
+        totals = detector.relocations_total
+        if self._relocations_counted is None:
+            self._relocations_counted = dict(totals)
+        for destination, total in totals.items():
+            before = self._relocations_counted.get(destination, 0)
+            if total > before:
+                self.relocations.labels(region_label(destination)).inc(total - before)
+            self._relocations_counted[destination] = total
 
     def export_health(self, report: HealthReport) -> None:
         """A health probe's findings: broker reachability, health, and per-partition offsets, lag and

@@ -16,16 +16,22 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from feed import FeedError, Post, end_of_feed_ts, post_from_record
+from feed import FeedError, Post, end_of_feed_ts
+from feed.model import Deletion, FeedItem, item_from_record
 from pipeline.classify import Classification
-from pipeline.detect import Observation
+from pipeline.classify.signature import may_coordinate, text_signature
+from pipeline.detect import Observation, Removal
+
+# The text of a post that may be part of a campaign travels to detection (the alert's sample), cut here.
+SAMPLE_TEXT_CHARS = 280
 
 # A marker is about 40 bytes: anything much larger is not one, and is not decoded a second time.
 MAX_END_OF_FEED_BYTES = 1024
 
 
-def decode_post(raw: bytes | None, *, max_bytes: int) -> Post:
-    """Decode and validate one record value; raises FeedError with a ``code`` for the metric label."""
+def decode_post(raw: bytes | None, *, max_bytes: int) -> FeedItem:
+    """Decode and validate one record value: a post, or a deletion notice (``"kind": "delete"``); raises
+    FeedError with a ``code`` for the metric label."""
     if raw is None:
         raise FeedError("record has no value", code="empty")
     if len(raw) > max_bytes:
@@ -35,7 +41,7 @@ def decode_post(raw: bytes | None, *, max_bytes: int) -> Post:
     except orjson.JSONDecodeError as exc:
         # orjson refuses invalid UTF-8 as well as bad JSON.
         raise FeedError(f"not valid UTF-8 JSON ({exc})", code="invalid_json") from None
-    return post_from_record(record)
+    return item_from_record(record)
 
 
 def decode_end_of_feed(raw: bytes | None) -> float | None:
@@ -73,18 +79,33 @@ class ClassifiedPost:
     def observation(self, source: int = 0) -> Observation:
         """What detection needs of this post; ``source`` is the input partition it came from."""
         label = self.classification
+        post = self.post
+        signed = post.author is not None and may_coordinate(post.ts, post.author_created)
+        sig = text_signature(post.text) if signed else ()
         return Observation(
-            ts=self.post.ts,
-            region=self.post.region,
+            ts=post.ts,
+            region=post.region,
             terms=label.terms,
             categories=label.categories,
             evasions=label.evasions,
             source=source,
+            author=post.author,
+            created=post.author_created,
+            sig=sig,
+            text=post.text[:SAMPLE_TEXT_CHARS] if sig else None,
         )
 
 
+def removal(deletion: Deletion, source: int = 0) -> Removal:
+    """What detection needs of a deletion notice."""
+    return Removal(deletion.ts, deletion.id, deletion.author, source)
+
+
 def observations_to_json(
-    source: int, rows: list[tuple[int, str, Observation]], ends: list[tuple[int, float]] | None = None
+    source: int,
+    rows: list[tuple[int, str, Observation]],
+    ends: list[tuple[int, float]] | None = None,
+    deletes: list[tuple[int, Removal]] | None = None,
 ) -> bytes:
     """One record of the detect topic: a batch of (source offset, post id, observation) of one source
     partition, in offset order. Compact arrays, because every post passes through here.
@@ -92,16 +113,36 @@ def observations_to_json(
     ``ends`` lists the end-of-feed markers read from the partition in the same batch, as (source offset,
     the feed's last event time); the field ``"ends"`` is written only when there are some, so a record
     without markers is byte for byte what it always was, and a reader that does not know the field
-    folds the rows as before."""
+    folds the rows as before.
+
+    A row of a post with an author has four more fields: the author, ``author_created``, the text's band
+    keys and (only with band keys) the text. ``deletes`` lists the deletion notices of the batch as
+    (source offset, removal): the field ``"deletes"`` is written only when there are some."""
     record: dict[str, Any] = {
         "source": source,
         "rows": [
             [offset, post_id, obs.ts, obs.region, obs.terms, obs.categories, obs.evasions]
+            if obs.author is None
+            else [
+                offset,
+                post_id,
+                obs.ts,
+                obs.region,
+                obs.terms,
+                obs.categories,
+                obs.evasions,
+                obs.author,
+                obs.created,
+                obs.sig,
+                obs.text,
+            ]
             for offset, post_id, obs in rows
         ],
     }
     if ends:
         record["ends"] = [[offset, ts] for offset, ts in ends]
+    if deletes:
+        record["deletes"] = [[offset, r.post_id, r.ts, r.author] for offset, r in deletes]
     return orjson.dumps(record)
 
 
@@ -111,17 +152,28 @@ class DetectRecord(NamedTuple):
     source: int
     rows: list[tuple[int, str, Observation]]
     ends: list[tuple[int, float]]  # (source offset, the feed's last event time) of end-of-feed markers
+    deletes: tuple[tuple[int, Removal], ...] | list[tuple[int, Removal]] = ()  # (source offset, notice)
+
+
+def _observation(row: list[Any], source: int) -> Observation:
+    if len(row) == 7:
+        _, _, ts, region, terms, categories, evasions = row
+        return Observation(ts, region, tuple(terms), tuple(categories), tuple(evasions), source)
+    _, _, ts, region, terms, categories, evasions, author, created, sig, text = row
+    terms, categories, evasions = tuple(terms), tuple(categories), tuple(evasions)
+    return Observation(ts, region, terms, categories, evasions, source, author, created, tuple(sig), text)
 
 
 def detect_record_from_json(raw: bytes) -> DetectRecord:
     record = orjson.loads(raw)
     source = record["source"]
-    rows = [
-        (offset, post_id, Observation(ts, region, tuple(terms), tuple(categories), tuple(evasions), source))
-        for offset, post_id, ts, region, terms, categories, evasions in record["rows"]
-    ]
+    rows = [(row[0], row[1], _observation(row, source)) for row in record["rows"]]
     ends = [(int(offset), float(ts)) for offset, ts in record.get("ends", ())]
-    return DetectRecord(source, rows, ends)
+    deletes = [
+        (int(offset), Removal(float(ts), post_id, author, source))
+        for offset, post_id, ts, author in record.get("deletes", ())
+    ]
+    return DetectRecord(source, rows, ends, deletes)
 
 
 def observations_from_json(raw: bytes) -> list[tuple[int, str, Observation]]:

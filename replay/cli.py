@@ -15,20 +15,14 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feed import FeedError, FeedStats, format_ts, parse_ts
-from feed.pseudonyms import IDENTIFYING_FIELDS, Pseudonymizer, load_key
-from feed.runtime import GC_THRESHOLDS  # why: see feed/runtime.py
-from replay.schedule import ReplayOptions, Slot
-from replay.source import (
-    FORMAT_CHOICES,
-    FeedSurvey,
-    feed_or_seed,
-    open_source,
-    open_wire_source,
-    survey_posts,
-)
-from replay.wire import relabel
+# The feed, Kafka and Prometheus code is imported where it is used: `replay ctl` needs none of it and
+# starts in a few tens of milliseconds, which is all the CPU it takes from the replay it steers.
+if TYPE_CHECKING:
+    from feed.pseudonyms import Pseudonymizer
+    from replay.schedule import ReplayOptions, Slot
+    from replay.source import FeedSurvey
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "posts"
@@ -47,6 +41,7 @@ examples:
   python -m replay convert export.csv --format csv --map id=tweet_id,ts=date,text=body -o feed.jsonl
   python -m replay generate --scenario iran2009 --seed 1 -o week.jsonl --truth week.truth.json
   python -m replay build-seed-feed -o /tmp/seed.jsonl
+  python -m replay send feed.jsonl --speed 60 --metrics-port 9109 &  then:  python -m replay ctl speed 600
 
 at the end:
   once the broker has acknowledged every post, one end-of-feed record goes to every partition:
@@ -58,6 +53,8 @@ while sending:
   Ctrl-C or SIGTERM   flush what is in flight, print the summary, save the checkpoint, exit 130
   Ctrl-Z, then fg     pause and resume (SIGTSTP / SIGCONT); the schedule continues where it paused
   kill -USR1 PID      toggle pause without stopping the process
+  python -m replay ctl speed 600|max, pause, resume, seek TIME, status
+                      steer it live on its --metrics-port (see python -m replay ctl --help)
 
 environment:
   KAFKA_BOOTSTRAP   default for --bootstrap (127.0.0.1:9092)
@@ -65,6 +62,7 @@ environment:
                     (or KAFKA_PASSWORD) and KAFKA_CA (the CA's PEM file): see feed/kafka_security.py
   POSTS_TOPIC       default for --topic (posts)
   POSTS_PARTITIONS  default for --partitions (4), used only when the topic must be created
+  REPLAY_METRICS_PORT  default for --metrics-port (none: no metrics, no live control)
 
 feed format (JSON Lines, UTF-8, one post per line):
   {"id": str, "ts": RFC 3339 with offset or Z | epoch seconds, "text": str,
@@ -75,7 +73,8 @@ feed format (JSON Lines, UTF-8, one post per line):
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, only_ctl: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; ``only_ctl``: just ``ctl`` (what ``replay ctl ...`` needs, quickly)."""
     parser = argparse.ArgumentParser(
         prog="python -m replay",
         description="Replay social-media feeds into Apache Kafka, paced by their event times.",
@@ -83,9 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if only_ctl:
+        _add_ctl(commands)
+        return parser
     _add_send(commands)
     _add_convert(commands)
     _add_generate(commands)
+    _add_ctl(commands)
     seed = commands.add_parser(
         "build-seed-feed",
         help="rebuild the built-in seed feed from the source documents",
@@ -98,13 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_send(commands) -> None:
+    from feed.pseudonyms import IDENTIFYING_FIELDS
+
     send = commands.add_parser(
         "send",
         help="send a feed to a Kafka topic",
         description=(
             "Send each post as one Kafka record: value = the post as JSON (orjson), key = author, "
             "record timestamp = the post's event time. Posts are spaced by their original gaps "
-            "divided by --speed, against one monotonic clock (no drift). The whole feed is checked "
+            "divided by --speed, against one monotonic clock (no drift); with --metrics-port the speed "
+            "can be changed, the replay paused, resumed or moved forward while it runs (python -m "
+            "replay ctl). The whole feed is checked "
             "before anything is sent, so a bad record refuses the run (or is skipped and counted "
             "with --skip-bad). Delivery uses acks=all with idempotence; a broker that goes away is "
             "waited for and retried."
@@ -214,19 +221,28 @@ def _add_send(commands) -> None:
         "it is written once every post is acknowledged, so the pipeline closes the feed's last "
         "windows); for a topic that live producers go on feeding",
     )
-    run.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on port P")
+    run.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=os.environ.get("REPLAY_METRICS_PORT") or None,
+        metavar="P",
+        help="serve Prometheus metrics and the live control (python -m replay ctl) on port P; 0 picks a "
+        "free port and says which (env REPLAY_METRICS_PORT; default: neither)",
+    )
     run.add_argument(
         "--metrics-host",
         metavar="HOST",
         default=os.environ.get("REPLAY_METRICS_HOST", "127.0.0.1"),
-        help="address to serve the metrics on (REPLAY_METRICS_HOST, default 127.0.0.1; 0.0.0.0 exposes "
-        "them to the network)",
+        help="address to serve the metrics and the control on (REPLAY_METRICS_HOST, default 127.0.0.1; "
+        "0.0.0.0 exposes both to the network: anyone who reaches it can pause or seek the replay)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     send.set_defaults(handler=run_send)
 
 
 def _add_format_options(parser: argparse.ArgumentParser) -> None:
+    from replay.source import FORMAT_CHOICES
+
     parser.add_argument(
         "--format",
         default="jsonl",
@@ -280,6 +296,155 @@ def _add_generate(commands) -> None:
     generate.set_defaults(handler=run_generate)
 
 
+CTL_EPILOG = """\
+examples:
+  python -m replay ctl status                       the replay's state, as JSON
+  python -m replay ctl speed 600                    ten minutes of event time a second, from now on
+  python -m replay ctl speed max                    no pacing (back with: speed 60)
+  python -m replay ctl faster | slower              one step along 1, 2, 5, 10, 20, 60, 120, 300, ... max
+  python -m replay ctl pause | resume | toggle
+  python -m replay ctl seek 2009-06-13T12:00Z       go forward to an event time: the posts before it are
+                                                    skipped (counted as skipped, not sent)
+  python -m replay ctl --url http://10.0.0.5:9109 status
+
+The replay to steer is a running `python -m replay send ... --metrics-port PORT`; commands go to that
+port over HTTP (GET /status, POST /speed, /pause, ...: see replay/control.py), so curl works as well:
+  curl -X POST --data 600 http://127.0.0.1:9109/speed
+
+After a change of speed, a pause or a seek the schedule re-anchors where the replay is: no burst of
+catch-up posts, no drift. Exit status: 0 done, 1 the replay could not be reached or refused (one line on
+stderr saying why), 2 a bad argument.
+
+environment:
+  REPLAY_URL           default for --url
+  REPLAY_METRICS_PORT  without REPLAY_URL, --url is http://127.0.0.1:$REPLAY_METRICS_PORT (default 9109)
+"""
+
+
+def _add_ctl(commands) -> None:
+    from replay.ctl import default_url
+
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: given before or after the command, the value given wins over the default.
+    common.add_argument(
+        "--url",
+        default=argparse.SUPPRESS,
+        help="the replay's metrics/control address (env REPLAY_URL; default http://127.0.0.1:"
+        "$REPLAY_METRICS_PORT, else http://127.0.0.1:9109)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the status after it as JSON"
+    )
+    common.add_argument(
+        "--timeout",
+        type=float,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="how long to wait for the answer (default 5)",
+    )
+    ctl = commands.add_parser(
+        "ctl",
+        parents=[common],
+        help="steer a running replay: speed, pause, resume, seek, status",
+        description="Send a command to a running `python -m replay send --metrics-port PORT` and print\n"
+        "what it did. The replay is at --url, else $REPLAY_URL, else\n"
+        f"http://127.0.0.1:$REPLAY_METRICS_PORT (here: {default_url()}).",
+        epilog=CTL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = ctl.add_subparsers(dest="action", required=True, metavar="COMMAND")
+    add = lambda name, help: actions.add_parser(name, parents=[common], help=help, description=help)  # noqa: E731
+    add("status", "print the replay's state as JSON: speed, paused, event time now, sent, skipped, ...")
+    speed = add("speed", "change the speed from now on")
+    speed.add_argument("speed", metavar="FACTOR|max", type=_speed_arg, help="e.g. 600, 0.5 or max")
+    add("faster", "one step faster (1, 2, 5, 10, 20, 60, 120, 300, 600, ... then max)")
+    add("slower", "one step slower")
+    add("pause", "pause: nothing is sent until resume")
+    add("resume", "resume after a pause, where it paused")
+    add("toggle", "pause when running, resume when paused")
+    seek = add("seek", "go forward to an event time; the posts before it are skipped, not sent")
+    seek.add_argument(
+        "time", type=_event_time_arg, metavar="TIME", help="RFC 3339 (2009-06-13T12:00Z) or epoch seconds"
+    )
+    ctl.set_defaults(handler=run_ctl)
+
+
+def _speed_arg(text: str) -> float | None:
+    from replay.schedule import parse_speed
+
+    try:
+        return parse_speed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _event_time_arg(text: str) -> float:
+    from feed import FeedError, parse_ts
+
+    try:
+        return parse_ts(float(text) if _is_number(text) else text, "time")
+    except FeedError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def run_ctl(args: argparse.Namespace) -> int:
+    import json
+
+    from replay.ctl import ControlError, ReplayClient
+
+    try:
+        client = ReplayClient(getattr(args, "url", None), timeout=getattr(args, "timeout", 5.0))
+    except ValueError as exc:
+        raise UsageError(f"--url: {exc}") from None
+    action = args.action
+    try:
+        if action == "status":
+            status = client.status()
+        elif action == "speed":
+            status = client.set_speed(args.speed)
+        elif action == "seek":
+            status = client.seek(args.time)
+        else:
+            status = {
+                "faster": client.faster,
+                "slower": client.slower,
+                "pause": client.pause,
+                "resume": client.resume,
+                "toggle": client.toggle_pause,
+            }[action]()
+    except ControlError as exc:
+        print(f"replay ctl: {exc}", file=sys.stderr)
+        return 1
+    if action == "status" or getattr(args, "json", False):
+        print(json.dumps(status, indent=2))
+    else:
+        print(f"replay: {status.get('message', action)}; {_describe(status)}")
+    return 0
+
+
+def _describe(status: dict) -> str:
+    speed = status.get("speed")
+    speed_text = "max speed" if speed == "max" else f"{speed:g}x"
+    sent = f"{status.get('sent')}" + (f"/{status['planned']}" if status.get("planned") is not None else "")
+    at = f" at {status['event_time']}" if status.get("event_time") else ""
+    return f"{status.get('state')}{at}, {speed_text}, {sent} sent, {status.get('skipped')} skipped"
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 0 to 65535")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -292,6 +457,8 @@ class UsageError(Exception):
 
 
 def _event_time_flag(name: str, value: str | None) -> float | None:
+    from feed import FeedError, parse_ts
+
     if value is None:
         return None
     try:
@@ -314,6 +481,8 @@ def run_send(args: argparse.Namespace) -> int:
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
     """GC_THRESHOLDS while the replay runs; what ``gc.freeze`` set aside is released after."""
+    from feed.runtime import GC_THRESHOLDS  # why: see feed/runtime.py
+
     previous = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
     try:
@@ -325,6 +494,8 @@ def _fewer_collections() -> Iterator[None]:
 
 def _pseudonymizer(args: argparse.Namespace) -> Pseudonymizer | None:
     """What the feed goes through before Kafka: None only when every identity is kept on request."""
+    from feed.pseudonyms import IDENTIFYING_FIELDS, Pseudonymizer, load_key
+
     if args.keep_authors:
         print("replay: --keep-authors: authors and @mentions are sent as they are", file=sys.stderr)
     if args.keep_ids:
@@ -338,7 +509,10 @@ def _pseudonymizer(args: argparse.Namespace) -> Pseudonymizer | None:
 
 
 def _run_send(args: argparse.Namespace) -> int:
-    from replay.schedule import loop_shift, parse_speed, plan, speed_to_fit
+    from feed import FeedError, FeedStats
+    from replay.schedule import ReplayOptions, loop_shift, parse_speed, plan, speed_to_fit
+    from replay.source import feed_or_seed, open_wire_source, survey_posts
+    from replay.wire import relabel
 
     try:
         feed_path = feed_or_seed(args.feed)
@@ -422,22 +596,41 @@ def _send(
 ) -> int:
     from kafka.errors import KafkaError
 
+    from feed import format_ts
+    from replay.control import ReplayControl
     from replay.metrics import ReplayMetrics
     from replay.producer import KafkaRefused, PostProducer, ensure_topic
-    from replay.runner import PauseControl, Replay
+    from replay.runner import Replay
+    from replay.schedule import Timeline, loop_shift
 
     planned = survey.posts * options.loops
-    metrics = None
+    shift = loop_shift(survey.first_ts, survey.last_ts)
+    control = ReplayControl(
+        Timeline.for_options(options),
+        planned=planned,
+        last_ts=None if survey.last_ts is None else survey.last_ts + (options.loops - 1) * shift,
+        notify=lambda what: print(f"replay: {what}", file=sys.stderr),  # until the progress bar is up
+    )
+    server = None
     if args.metrics_port is not None:
-        metrics = ReplayMetrics()
+        metrics = control.metrics = ReplayMetrics()
         try:
-            metrics.serve(args.metrics_port, args.metrics_host)
+            server = metrics.serve(args.metrics_port, args.metrics_host, control=control)
         except OSError as exc:
             raise UsageError(
                 f"cannot serve metrics on {args.metrics_host}:{args.metrics_port}: {exc}"
             ) from None
         metrics.posts_planned.set(planned)
         metrics.speed_factor.set(options.speed or 0)
+        if not args.quiet or args.metrics_port == 0:
+            print(
+                f"replay: metrics and live control on {server.url} (python -m replay ctl --url {server.url} "
+                "status|speed N|pause|resume|seek TIME)",
+                file=sys.stderr,
+                flush=True,
+            )
+    else:
+        metrics = None
     producer = None
     try:
         ensure_topic(args.bootstrap, args.topic, args.partitions, args.security)
@@ -463,8 +656,8 @@ def _send(
             file=sys.stderr,
         )
     progress = _progress_bar(planned, start_position, disabled=args.quiet)
-    pause = PauseControl(notify=lambda what: progress.write(f"replay: {what}", file=sys.stderr))
-    pause.install()
+    control.notify = lambda what: progress.write(f"replay: {what}", file=sys.stderr)
+    control.install_signals()
     # SIGTERM (docker stop, a supervisor) ends the run like Ctrl-C: flushed, summarised, checkpointed.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # And Ctrl-C (SIGINT) always does, also when started from a shell's background job, which starts
@@ -475,11 +668,10 @@ def _send(
         slots,
         producer,
         planned=planned,
-        paced=options.speed is not None or options.rate is not None,
+        control=control,
         start_position=start_position,
         save_checkpoint=save_checkpoint,
         metrics=metrics,
-        pause=pause,
         progress=progress,
         end_of_feed_ts=end_of_feed_ts,
     )
@@ -488,13 +680,17 @@ def _send(
     finally:
         progress.close()
         producer.close(timeout=10)
+        if server is not None:
+            server.close()
     rate = report.sent / report.elapsed if report.elapsed > 0 else 0.0
     state = "interrupted after sending" if report.interrupted else "sent"
     print(
         f"replay: {state} {report.sent}/{planned - start_position} posts to {args.topic} "
         f"in {report.elapsed:.1f}s "
         f"({rate:,.0f} posts/s): {report.acknowledged} acknowledged, {report.failed} failed, "
-        f"{survey.stats.skipped} bad records skipped; at most {report.behind_max:.3f}s behind schedule",
+        f"{survey.stats.skipped} bad records skipped"
+        + (f", {report.skipped} posts skipped by seek" if report.skipped else "")
+        + f"; at most {report.behind_max:.3f}s behind schedule",
         file=sys.stderr,
     )
     if report.end_markers and end_of_feed_ts is not None:
@@ -537,7 +733,8 @@ def _progress_bar(total: int, initial: int, *, disabled: bool):
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from feed import write_feed
+    from feed import FeedError, FeedStats, write_feed
+    from replay.source import open_source
 
     if not args.input.is_file():
         raise UsageError(f"input not found: {args.input}")
@@ -602,7 +799,8 @@ def main(argv: list[str] | None = None) -> int:
     # kafka-python 3 warns whenever one of its I/O tasks runs over 100 ms, which a max-speed replay on a
     # busy machine does all the time; connection errors and failed sends still come through as errors.
     logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(only_ctl=argv[:1] == ["ctl"]).parse_args(argv)
     try:
         return args.handler(args)
     except UsageError as exc:

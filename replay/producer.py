@@ -16,6 +16,7 @@ from kafka.admin import NewTopic
 from kafka.errors import AuthorizationError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 from kafka.producer.future import FutureRecordMetadata
+from kafka.structs import TopicPartition
 
 from feed import END_OF_FEED_HEADER, END_OF_FEED_HEADER_VALUE, end_of_feed_value
 from feed.kafka_security import KafkaSecurity, RefusalWatch, refusal
@@ -24,6 +25,9 @@ from replay.wire import WirePost
 log = logging.getLogger(__name__)
 
 PARTITIONS_CHECK_SECONDS = 5.0
+WARM_UP_SECONDS = 10.0
+# Records wait this long for others to share a request at max speed; a paced replay sends each at once.
+UNPACED_LINGER_MS = 5
 MAX_REMEMBERED_AUTHORS = 1_000_000
 
 
@@ -121,7 +125,7 @@ class PostProducer:
         bootstrap: str,
         topic: str,
         *,
-        linger_ms: int = 5,
+        linger_ms: int = UNPACED_LINGER_MS,
         client: KafkaProducer | None = None,
         security: KafkaSecurity | None = None,
     ) -> None:
@@ -166,6 +170,72 @@ class PostProducer:
                 refusal(exc, self._security, program="replay", operation="WRITE", topic=self.topic,
                         bootstrap=self._bootstrap)
             ) from exc  # fmt: skip
+
+    def warm_up(self, timeout: float = WARM_UP_SECONDS) -> bool:
+        """Get ready to send before the schedule is anchored: the topic's metadata, a connection to the
+        leader of each of its partitions and, for the idempotent producer, its producer id.
+
+        kafka-python does all that lazily, on the first send: the first posts of a paced replay then
+        wait for it, reach the broker late (65-140 ms were seen) and the next ones catch up in a burst.
+        kafka-python has no call for this, so its internals are used where they exist (3.x); elsewhere,
+        or when the broker does not answer within ``timeout``, the first send does it as before.
+        True when everything was ready."""
+        deadline = time.monotonic() + timeout
+        try:
+            self._check_partitions()
+        except KafkaError as exc:  # the first send waits for the broker, as it always has
+            log.debug("warm-up: no metadata for %s yet (%r)", self.topic, exc)
+            return False
+        sender = getattr(self._producer, "_sender", None)
+        client = getattr(sender, "_client", None)
+        cluster = getattr(self._producer, "_metadata", None)
+        if client is None or cluster is None or not hasattr(client, "is_ready"):
+            return False  # a stand-in client, or a kafka-python without these internals
+        leaders = {cluster.leader_for_partition(TopicPartition(self.topic, p)) for p in self._partitions}
+        leaders -= {None, -1}
+        self._warm_codecs(sender, client)
+        net = getattr(client, "_net", None)
+        for node in leaders:
+            if not client.is_ready(node) and hasattr(net, "call_soon_threadsafe"):
+                # On kafka-python's I/O thread, which owns the connections.
+                net.call_soon_threadsafe(lambda node=node: client.maybe_connect(node))
+        producer_ids = getattr(self._producer, "_transaction_manager", None)
+        while True:
+            ready = all(client.is_ready(node) for node in leaders) and (
+                producer_ids is None or producer_ids.has_producer_id()
+            )
+            if ready or time.monotonic() >= deadline:
+                if not ready:
+                    log.warning("warm-up: the producer was not ready after %.0f s; sending anyway", timeout)
+                return ready
+            time.sleep(0.002)
+
+    def _warm_codecs(self, sender: object, client: object) -> None:
+        """kafka-python 3 generates and compiles the code that encodes a request and decodes its response
+        the first time each is used: 5-10 ms added to the first post's trip otherwise. Done here, for the
+        produce request the sender will build, in the version the broker will be sent; and the topic's
+        client metrics, registered on the first send otherwise."""
+        try:
+            from kafka.protocol.producer import ProduceResponse
+
+            request = sender._produce_request(None, -1, 1000, [])  # type: ignore[attr-defined]
+            version = client._manager.broker_version_data.api_version(request)  # type: ignore[attr-defined]
+            request.encode(version=version)
+            response = ProduceResponse(responses=[], throttle_time_ms=0)
+            ProduceResponse.decode(response.encode(version=version), version=version)
+            sensors = getattr(sender, "_sensors", None)
+            if sensors is not None:
+                sensors.maybe_register_topic_metrics(self.topic)
+        except Exception as exc:  # another kafka-python: the first send pays for it, as it always did
+            log.debug("warm-up: produce codecs not prepared (%r)", exc)
+
+    def set_linger(self, linger_ms: int) -> None:
+        """How long a record may wait for others to share its request. A paced replay wants 0 (each post
+        goes when due); max speed wants a few ms (fewer, bigger requests). kafka-python reads it from its
+        accumulator on every check, so it can change while records flow; ignored where it cannot."""
+        config = getattr(getattr(self._producer, "_accumulator", None), "config", None)
+        if isinstance(config, dict):
+            config["linger_ms"] = linger_ms
 
     def send(self, post: WirePost, index: int) -> None:
         """Hand one post to the producer; blocks (and retries) while the broker is unreachable."""

@@ -1,76 +1,26 @@
-"""The replay loop: planned slots → paced sends, with pause/resume, checkpoints, metrics and progress."""
+"""The replay loop: planned slots → paced sends, steered live, with checkpoints, metrics and progress."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import dropwhile, islice
+from operator import attrgetter
 
+from replay.control import ReplayControl
 from replay.metrics import ReplayMetrics
-from replay.producer import EndOfFeedError, PostProducer
-from replay.schedule import Pacer, Slot
+from replay.producer import UNPACED_LINGER_MS, EndOfFeedError, PostProducer
+from replay.schedule import Slot, Timeline
 
 CHECKPOINT_EVERY_SECONDS = 0.2
-PAUSE_POLL_SECONDS = 0.05
-SLEEP_CHUNK_SECONDS = 0.1  # long sleeps are cut up so a pause or Ctrl-C takes effect at once
+PAUSE_POLL_SECONDS = 0.05  # while paused, queued signals (SIGUSR1) are looked at this often
+SLEEP_CHUNK_SECONDS = 0.1  # likewise while waiting for a post; a command over HTTP wakes it at once
 # Unpaced, posts go to the producer in batches of this many; metrics, progress, acknowledgements and
-# pauses are looked at between batches.
+# commands are looked at between batches.
 UNPACED_BATCH_POSTS = 256
 
-
-class PauseControl:
-    """SIGUSR1 toggles a pause; Ctrl-Z (SIGTSTP) stops the process and ``fg`` (SIGCONT) resumes it.
-
-    Either way the time spent paused is handed to the pacer, which moves its schedule by as much:
-    the replay continues where it was, with no catch-up burst.
-    """
-
-    def __init__(self, notify: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
-        self.paused = False
-        self._notify = notify
-        self._clock = clock
-        self._stopped_at: float | None = None
-        self._pending = 0.0
-
-    def install(self) -> None:
-        signal.signal(signal.SIGUSR1, lambda *_: self.toggle())
-        signal.signal(signal.SIGTSTP, self._on_stop)
-        signal.signal(signal.SIGCONT, self._on_continue)
-
-    def toggle(self) -> None:
-        self.paused = not self.paused
-        self._notify("paused (SIGUSR1 again to resume)" if self.paused else "resumed")
-
-    def _on_stop(self, _signum: int, _frame: object) -> None:
-        self._stopped_at = self._clock()
-        self._notify("stopped (fg or SIGCONT to resume)")
-        # Stop for real, as the shell expects of Ctrl-Z. SIGSTOP, not SIGTSTP again: the kernel discards
-        # SIGTSTP in an orphaned process group (nohup, CI runners), and the process would run on.
-        os.kill(os.getpid(), signal.SIGSTOP)
-
-    def _on_continue(self, _signum: int, _frame: object) -> None:
-        if self._stopped_at is not None:
-            self._pending += self._clock() - self._stopped_at
-            self._stopped_at = None
-            self._notify("resumed")
-
-    @property
-    def wants_attention(self) -> bool:
-        """True while paused or right after a stop: a sleep in progress should end early."""
-        return self.paused or self._pending > 0
-
-    def hold(self) -> float:
-        """Wait out a pause; returns the seconds the replay was paused or stopped since the last call."""
-        held, self._pending = self._pending, 0.0
-        if self.paused:
-            started = self._clock()
-            while self.paused:
-                time.sleep(PAUSE_POLL_SECONDS)
-            held += self._clock() - started
-        return held
+_ts = attrgetter("post.ts")
 
 
 @dataclass
@@ -78,6 +28,7 @@ class ReplayReport:
     planned: int
     start_position: int
     sent: int = 0
+    skipped: int = 0  # passed over by a seek, not sent
     acknowledged: int = 0
     failed: int = 0
     first_error: str | None = None
@@ -100,74 +51,80 @@ class ReplayReport:
 
 
 class Replay:
+    """Sends ``slots`` when the timeline says, while commands (:class:`ReplayControl`) change the pace.
+
+    The timeline is ``control``'s, else ``timeline``, else the one of the options ``slots`` were planned
+    with (:func:`replay.schedule.plan`); with none of these, ``paced=False`` sends at max speed."""
+
     def __init__(
         self,
         slots: Iterable[Slot],
         producer: PostProducer,
         *,
         planned: int,
-        paced: bool,
+        paced: bool | None = None,
+        timeline: Timeline | None = None,
+        control: ReplayControl | None = None,
         start_position: int = 0,
         save_checkpoint: Callable[[int, str | None], None] | None = None,
         metrics: ReplayMetrics | None = None,
-        pause: PauseControl | None = None,
         progress=None,
         record_lateness: bool = False,
         end_of_feed_ts: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.slots = slots
         # The feed's last event time: once every post is acknowledged, each partition gets an end-of-feed
         # marker with it. None: no marker (a live topic that other producers go on feeding).
         self.end_of_feed_ts = end_of_feed_ts
         self.producer = producer
-        self.paced = paced
+        if control is None:
+            if timeline is None:
+                options = getattr(slots, "options", None)
+                if options is not None:
+                    timeline = Timeline.for_options(options)
+                elif paced:
+                    raise ValueError("a paced replay needs a timeline, or slots planned by schedule.plan")
+                else:
+                    timeline = Timeline(None)
+            control = ReplayControl(timeline, metrics=metrics, planned=planned, clock=clock)
+        self.control = control
+        self.timeline = control.timeline
         self.metrics = metrics
-        self.pause = pause
         self.progress = progress
         self.record_lateness = record_lateness
         self.report = ReplayReport(planned=planned, start_position=start_position)
+        self._clock = clock
         self._save_checkpoint = save_checkpoint
         self._acks_reported = 0
         self._failures_reported = 0
+        self._skips_reported = 0
         self._last_saved = (start_position, 0.0)
-        self.pacer = Pacer(sleep=self._sleep)
-
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(left, SLEEP_CHUNK_SECONDS))
-            if self.pause is not None and self.pause.wants_attention:
-                return  # the pacer re-checks the (shifted) schedule
-
-    def _hold(self) -> None:
-        if self.pause is None:
-            return
-        if self.metrics and self.pause.paused:
-            self.metrics.paused.set(1)
-        held = self.pause.hold()
-        if held:
-            self.pacer.shift(held)
-        if self.metrics:
-            self.metrics.paused.set(0)
+        self._linger_unpaced: bool | None = None
 
     def run(self) -> ReplayReport:
         report = self.report
-        started = time.monotonic()
+        started = self._clock()
         slots: Iterator[Slot] = iter(self.slots)
         if report.start_position:
             slots = dropwhile(lambda slot: slot.index < report.start_position, slots)
         try:
-            if self.paced:
-                self._run_paced(slots)
-            else:
-                self._run_unpaced(slots)
+            # Before the schedule is anchored (at the first post): connected, with metadata and a
+            # producer id, the first posts go when due instead of late and then in a burst.
+            warm_up = getattr(self.producer, "warm_up", None)
+            if warm_up is not None:
+                warm_up()
+            self._run(slots)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
+            self.control.finish()
             self.producer.flush(timeout=60)
             self._drain_acks(force_save=True)
-            report.elapsed = time.monotonic() - started
-            report.stalls = self.pacer.stalls
+            report.elapsed = self._clock() - started
+            report.stalls = self.timeline.stalls
+            report.skipped = self.timeline.skipped
+            self._report_skips()
             counts = self.producer.counts
             report.sent, report.acknowledged, report.failed = counts.sent, counts.acknowledged, counts.failed
             report.first_error = counts.first_error
@@ -187,30 +144,90 @@ class Replay:
         if self.metrics and report.end_markers:
             self.metrics.end_markers.inc(report.end_markers)
 
-    def _run_paced(self, slots: Iterator[Slot]) -> None:
-        report = self.report
-        for slot in slots:
-            self._hold()
-            while (delay := self.pacer.due_in(slot.at)) > 0:
-                self.pacer.sleep(delay)
-                self._hold()
-            behind = self.pacer.wait_for(slot.at)
-            report.behind_max = max(report.behind_max, behind)
-            if self.record_lateness:
-                report.behind.append(behind)
-            if self.metrics:
-                self.metrics.behind_schedule.set(behind)
-            self.producer.send(slot.post, slot.index)
-            self._report_sent(1, slot.post.ts)
-            self._drain_acks()
+    def _run(self, slots: Iterator[Slot]) -> None:
+        control, timeline = self.control, self.timeline
+        while True:
+            with control.condition:
+                control.apply_signals()
+                unpaced = timeline.unpaced and not timeline.paused
+            self._set_linger(unpaced)
+            if unpaced:
+                batch = list(islice(slots, UNPACED_BATCH_POSTS))
+                if not batch:
+                    return
+                self._send_unpaced(batch)
+            else:
+                slot = next(slots, None)
+                if slot is None:
+                    return
+                self._send_paced(slot)
+            self._report_skips()
 
-    def _run_unpaced(self, slots: Iterator[Slot]) -> None:
+    def _set_linger(self, unpaced: bool) -> None:
+        if unpaced != self._linger_unpaced:
+            self._linger_unpaced = unpaced
+            set_linger = getattr(self.producer, "set_linger", None)
+            if set_linger is not None:
+                set_linger(UNPACED_LINGER_MS if unpaced else 0)
+
+    def _send_paced(self, slot: Slot) -> None:
+        control, timeline, clock = self.control, self.timeline, self._clock
+        condition = control.condition
+        with condition:
+            if timeline.skip(slot.post.ts):
+                return
+            timeline.place(slot.post.ts)
+            timeline.start(clock())  # the first post anchors the schedule; later ones do nothing here
+            while True:
+                control.apply_signals()
+                if not timeline.has_pending:
+                    return  # a seek passed over it
+                due = timeline.due()
+                if due is None:  # paused: a command wakes the wait at once
+                    condition.wait(PAUSE_POLL_SECONDS)
+                    continue
+                now = clock()
+                if due > now:
+                    condition.wait(min(due - now, SLEEP_CHUNK_SECONDS))
+                    continue
+                if control.signals_waiting:  # e.g. back from Ctrl-Z just now: not late, moved
+                    continue
+                behind = timeline.sent(now)
+                control.behind = behind
+                break
+        report = self.report
+        report.behind_max = max(report.behind_max, behind)
+        if self.record_lateness:
+            report.behind.append(behind)
+        if self.metrics:
+            self.metrics.behind_schedule.set(behind)
+        self.producer.send(slot.post, slot.index)
+        self._report_sent(1, slot.post.ts)
+        self._drain_acks()
+
+    def _send_unpaced(self, batch: list[Slot]) -> None:
         # Per batch, not per post: at max speed the bookkeeping would cost as much as the sends.
-        while batch := list(islice(slots, UNPACED_BATCH_POSTS)):
-            self._hold()
-            self.producer.send_batch([slot.post for slot in batch], batch[0].index)
-            self._report_sent(len(batch), batch[-1].post.ts)
-            self._drain_acks()
+        timeline = self.timeline
+        with self.control.condition:
+            timeline.start(self._clock())
+            if timeline.seek_to is not None:
+                # A seek skips a prefix of the batch: the rest keeps consecutive positions.
+                batch = [slot for slot in batch if not timeline.skip(slot.post.ts)]
+                if not batch:
+                    return
+            timeline.sent_unpaced(len(batch), batch[-1].post.ts, max(map(_ts, batch)))
+        self.producer.send_batch([slot.post for slot in batch], batch[0].index)
+        self._report_sent(len(batch), batch[-1].post.ts)
+        self._drain_acks()
+
+    def _report_skips(self) -> None:
+        skipped = self.timeline.skipped
+        if skipped > self._skips_reported:
+            if self.metrics:
+                self.metrics.posts_skipped.inc(skipped - self._skips_reported)
+            if self.progress is not None:
+                self.progress.update(skipped - self._skips_reported)
+            self._skips_reported = skipped
 
     def _report_sent(self, count: int, latest_ts: float) -> None:
         if self.metrics:
@@ -229,11 +246,12 @@ class Replay:
             if counts.failed > self._failures_reported:
                 self.metrics.posts_failed.inc(counts.failed - self._failures_reported)
         self._acks_reported, self._failures_reported = counts.acknowledged, counts.failed
+        self.control.acknowledged, self.control.failed = counts.acknowledged, counts.failed
         position = producer.acked_position
         if self._save_checkpoint is None or position is None:
             return
         saved_position, saved_at = self._last_saved
-        now = time.monotonic()
+        now = self._clock()
         if position != saved_position and (force_save or now - saved_at >= CHECKPOINT_EVERY_SECONDS):
             self._save_checkpoint(position, producer.acked_last_id)
             self._last_saved = (position, now)

@@ -6,6 +6,15 @@ No Kafka, no Faust: the ``detect`` agent, ``python -m pipeline analyze --alerts`
 
 from feed.taxonomy import ALERT_TYPES
 from pipeline.detect.detector import Detector
-from pipeline.detect.model import Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
+from pipeline.detect.model import Alert, DetectorConfig, Observation, Removal, WatchStatus, WindowStatus
 
-__all__ = ["ALERT_TYPES", "Alert", "Detector", "DetectorConfig", "Observation", "WatchStatus", "WindowStatus"]
+__all__ = [
+    "ALERT_TYPES",
+    "Alert",
+    "Detector",
+    "DetectorConfig",
+    "Observation",
+    "Removal",
+    "WatchStatus",
+    "WindowStatus",
+]

@@ -13,13 +13,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipeline.detect.detector import Detector
-from pipeline.detect.model import Alert, DetectorConfig, Observation
+from pipeline.detect.model import Alert, DetectorConfig, Observation, Removal
 from pipeline.records import detect_record_from_json
 
 # A post id seen again within this much event time behind the watermark (and among this many latest
 # ids) is a repeat.
 DEDUPE_HORIZON_SECONDS = 3600.0
 DEDUPE_LIMIT = 200_000
+# A deletion notice carries its post's id: it is remembered apart from the post (no id has a NUL).
+DELETION_ID_PREFIX = "\x00delete:"
 
 
 class RecentIds:
@@ -103,7 +105,22 @@ class DedupedDetector:
         if post_id is not None and not self.recent.add(post_id, observation.ts):
             self.repeated_ids += 1
             return []
-        alerts = self.detector.push(observation)
+        alerts = self.detector.push(observation, post_id)
+        self._forget_behind_watermark()
+        return alerts
+
+    def remove(self, removal: Removal, source_offset: int, input_offset: int) -> list[Alert]:
+        """A deletion notice read at ``source_offset`` of partition ``removal.source``, dropped like a post
+        when it is a redelivery or the same notice again (within the dedupe horizon)."""
+        self.input_offset = input_offset
+        if source_offset <= self.seen.get(removal.source, -1):
+            self.redelivered += 1
+            return []
+        self.seen[removal.source] = source_offset
+        if not self.recent.add(DELETION_ID_PREFIX + removal.post_id, removal.ts):
+            self.repeated_ids += 1
+            return []
+        alerts = self.detector.delete(removal)
         self._forget_behind_watermark()
         return alerts
 
@@ -134,11 +151,25 @@ class DedupedDetector:
         applied in source-offset order, the alerts they raise in order. A record that is not a detect
         record raises ValueError and changes nothing."""
         try:
-            source, rows, ends = detect_record_from_json(record)
+            source, rows, ends, deletes = detect_record_from_json(record)
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a detect record ({exc!r})") from None
         alerts: list[Alert] = []
-        if not ends:
+        if deletes:
+            # Posts, notices and markers, in source-offset order (each list is in order already).
+            items: list[tuple[int, int, Any]] = [(offset, 0, row) for offset, *row in rows]
+            items += [(offset, 1, removal) for offset, removal in deletes]
+            items += [(offset, 2, last_ts) for offset, last_ts in ends]
+            items.sort(key=lambda item: (item[0], item[1]))
+            for source_offset, kind, item in items:
+                if kind == 0:
+                    post_id, observation = item
+                    alerts += self.push(observation, source_offset, input_offset, post_id)
+                elif kind == 1:
+                    alerts += self.remove(item, source_offset, input_offset)
+                else:
+                    alerts += self.end(source, source_offset, item, input_offset)
+        elif not ends:
             for source_offset, post_id, observation in rows:
                 alerts += self.push(observation, source_offset, input_offset, post_id)
         else:

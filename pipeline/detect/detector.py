@@ -43,13 +43,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import zlib
 from typing import Any
 
+from pipeline.classify.signature import NEW_ACCOUNT_SECONDS
+from pipeline.detect.accounts import AuthorBook, PostIndex
 from pipeline.detect.baseline import Level, ShareGroup
 from pipeline.detect.closing import ALL_GROUPS, FREQUENT_PER_WINDOW, LOCATED, NO_REGION, Closing, Episode, Run
+from pipeline.detect.coordination import Cluster, CoordinationTest, Signed
+from pipeline.detect.deletions import DeletionTest
 from pipeline.detect.filtering import FilteringTest
-from pipeline.detect.model import Alert, DetectorConfig, Observation, WatchStatus, WindowStatus
+from pipeline.detect.model import Alert, DetectorConfig, Observation, Removal, WatchStatus, WindowStatus
 from pipeline.detect.outage import OutageTest
+from pipeline.detect.relocation import RelocationTest
 from pipeline.detect.stats import log_poisson_cdf
 from pipeline.detect.surges import SurgeTest
 from pipeline.detect.window import (
@@ -60,6 +66,7 @@ from pipeline.detect.window import (
     count_into,
     decode_sample,
     encode_sample,
+    signed_from_list,
 )
 
 SNAPSHOT_VERSION = 1
@@ -71,8 +78,9 @@ def _window_status_record(status: WindowStatus) -> dict[str, Any]:
     return record
 
 
-class Detector(OutageTest, FilteringTest, SurgeTest):
-    """Outage, filtering and surge detection over a stream of :class:`Observation` (see module doc)."""
+class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTest, CoordinationTest):
+    """Outage, filtering, surge, deletion, relocation and coordination detection over a stream of
+    :class:`Observation` and :class:`Removal` (see module doc)."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
@@ -107,12 +115,27 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
         self._status: list[WatchStatus] = []
         self._window_status: WindowStatus | None = None
         self._measured_surges: dict[str, tuple[float, float]] = {}  # what _surges measured, for _summarize
+        # Accounts (issue 18).
+        self._book = AuthorBook(cfg.account_retention_seconds)
+        self._post_index = PostIndex(cfg.post_retention_seconds, cfg.post_index_limit)
+        self._deletion_levels: dict[str, Level] = {}
+        self._relocation_levels: dict[str, Level] = {}
+        self._cluster_level = Level()
+        self._signed_windows: list[list[Signed]] = []
+        self._clusters: dict[str, Cluster] = {}  # open coordination episodes by alert key
+        self.relocations_total: dict[str, int] = {}  # destination -> relocations in closed windows
+        self.deletions_seen = 0  # deletion notices in closed windows
+        self.unknown_deletions = 0  # ... whose post was never seen (or forgotten)
+        self.late_deletions = 0
+        self._deletion_status: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # per region, per term
+        self._relocation_counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------------------------------------
     # The hot path.
 
-    def push(self, obs: Observation) -> list[Alert]:
-        """Add one observation; returns the alerts of any windows its watermark closes."""
+    def push(self, obs: Observation, post_id: str | None = None) -> list[Alert]:
+        """Add one observation (of the post ``post_id``, when known: its deletion can then find it);
+        returns the alerts of any windows its watermark closes."""
         ts = obs.ts
         if self._ended_sources and obs.source in self._ended_sources:
             self._reopen(obs.source)
@@ -126,7 +149,21 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
         window = self._windows.get(index)
         if window is None:
             window = self._open(index)
-        region = obs.region or NO_REGION
+        region = obs.region
+        author = obs.author
+        if author is not None:
+            sighting = self._book.sight(author, region, ts)
+            region = sighting.region
+            if sighting.relocated_to is not None:
+                movers = window.moved.get(sighting.relocated_to)
+                if movers is None:
+                    movers = window.moved[sighting.relocated_to] = {}
+                movers[author] = sighting.moved_from  # type: ignore[assignment]
+            if obs.sig:
+                self._sign(window, obs, post_id, region, sighting.first_seen)
+        if post_id is not None:
+            self._post_index.add(post_id, ts, region, obs.terms)
+        region = region or NO_REGION
         vol = window.vol
         vol[region] = vol.get(region, 0) + 1
         counts = window.terms.get(region)
@@ -149,9 +186,62 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
             sample.append((digest, ts, region, obs.terms, obs.categories))
             if len(sample) >= 2 * self._sample_size:
                 window.trim(self._sample_size)
-        # The watermark: min over sources (not ended) of their max event time, minus the lateness.
+        return self._saw(obs.source, ts)
+
+    def _sign(
+        self, window: Window, obs: Observation, post_id: str | None, region: str | None, first: float
+    ) -> None:
+        """Keeps a post of a new account, or of an account without history here, for coordination."""
+        ts = obs.ts
+        created = obs.created
+        if created is not None:
+            new = ts - created < NEW_ACCOUNT_SECONDS
+            if not new:
+                return
+        else:  # age unknown: no history in the stream, once the stream has one
+            history = self.config.coordination_history_seconds
+            new = False
+            origin = self._origin  # the stream's history starts with its first closed window
+            if ts - first > history or origin is None or ts - origin < history:
+                return
+        post_id = post_id if post_id is not None else f"{obs.author}@{ts}"
+        digest = zlib.crc32(post_id.encode())
+        cut = window.signed_cut
+        if cut is not None and digest > cut:
+            return
+        signed = window.signed
+        signed.append(
+            Signed(
+                digest, post_id, obs.author, new, region or NO_REGION, ts, obs.terms, obs.sig, obs.text or ""
+            )
+        )
+        if len(signed) >= 2 * self.config.coordination_sample:
+            signed.sort()
+            del signed[self.config.coordination_sample :]
+            window.signed_cut = signed[-1][0]
+
+    def delete(self, removal: Removal) -> list[Alert]:
+        """Add one deletion notice (counted in the window of its event time, resolved when that window
+        closes); returns the alerts of any windows its watermark closes."""
+        ts = removal.ts
+        if self._ended_sources and removal.source in self._ended_sources:
+            self._reopen(removal.source)
+        watermark = self.watermark
+        if watermark is not None and ts < watermark:
+            self.late_deletions += 1
+            self._note_source(removal.source, ts)
+            return []
+        index = int(ts // self._width)
+        window = self._windows.get(index)
+        if window is None:
+            window = self._open(index)
+        window.deleted.append((removal.post_id, removal.author, ts))
+        return self._saw(removal.source, ts)
+
+    def _saw(self, source: int, ts: float) -> list[Alert]:
+        """The watermark after an event at ``ts`` on ``source``: the min over sources (not ended) of
+        their max event time, minus the lateness; the alerts of the windows it closes."""
         sources = self._sources
-        source = obs.source
         before = sources.get(source)
         if before is not None and ts <= before:
             return []
@@ -323,9 +413,19 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
         sample = window.final_sample(self._sample_size)
         self._measured_surges = {}
         self._surges(ctx, sample)
+
+        # 4. Accounts: deletions, relocations, coordination (issue 18).
+        self._deletions(ctx, window.deleted)
+        self._relocations(ctx, window.moved)
+        signed = window.signed
+        signed.sort()
+        del signed[cfg.coordination_sample :]
+        self._coordination(ctx, signed)
+        self._book.expire(start)
+        self._post_index.expire(start)
         self._window_status = self._summarize(ctx, self._measured_surges)
 
-        # 4. Learn.
+        # 5. Learn.
         self._learn(ctx, index)
         clean = (
             not ctx.disturbed
@@ -455,6 +555,10 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
             volume={region: n for region, n in sorted(ctx.vol.items()) if region != NO_REGION},
             expected_volume={region: round(v, 3) for region, v in ctx.levels.items() if region != NO_REGION},
             surge=bounded,
+            deletions={region: pair for region, pair in self._deletion_status[0].items()},
+            term_deletions=dict(self._deletion_status[1]),
+            relocations={region: n for region, n in self._relocation_counts.items() if n},
+            clusters={key: cluster.accounts for key, cluster in sorted(self._clusters.items())},
         )
 
     def _learn(self, ctx: Closing, index: int) -> None:
@@ -540,7 +644,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
         vocabulary: dict[str, int] = {}
         windows = [[index, window.dump(vocabulary)] for index, window in self._windows.items()]
         reference = [encode_sample(sample, vocabulary) for sample in self._reference]
-        return {
+        state = {
             "version": SNAPSHOT_VERSION,
             "config": self.config.to_dict(),
             "late_posts": self.late_posts,
@@ -552,7 +656,6 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
             "close_at": None if self._close_at == math.inf else self._close_at,
             "origin": self._origin,
             "closed_posts": self._closed_posts,
-            "vocabulary": list(vocabulary),
             "windows": windows,
             "levels": {region: level.dump() for region, level in self._levels.items()},
             "groups": {group_id: group.dump() for group_id, group in self._groups.items()},
@@ -571,7 +674,29 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
             "prev_high": sorted(self._prev_high),
             "status": [[s.term, s.region, s.observed, s.expected, s.suspicion] for s in self._status],
             "window_status": _window_status_record(self._window_status) if self._window_status else None,
+            "accounts": {
+                "authors": self._book.dump(),
+                "posts": self._post_index.dump(vocabulary),
+                "evicted": self._post_index.evicted,
+                "deletion_levels": {region: level.dump() for region, level in self._deletion_levels.items()},
+                "relocation_levels": {
+                    region: level.dump() for region, level in self._relocation_levels.items()
+                },
+                "cluster_level": self._cluster_level.dump(),
+                "signed_windows": [[list(post) for post in posts] for posts in self._signed_windows],
+                "clusters": {key: cluster.dump() for key, cluster in self._clusters.items()},
+                "relocations_total": self.relocations_total,
+                "deletions_seen": self.deletions_seen,
+                "unknown_deletions": self.unknown_deletions,
+                "late_deletions": self.late_deletions,
+                "deletion_status": [
+                    {region: list(pair) for region, pair in part.items()} for part in self._deletion_status
+                ],
+                "relocation_counts": self._relocation_counts,
+            },
         }
+        state["vocabulary"] = list(vocabulary)
+        return state
 
     @classmethod
     def restore(cls, state: dict[str, Any], config: DetectorConfig | None = None) -> Detector:
@@ -622,5 +747,35 @@ class Detector(OutageTest, FilteringTest, SurgeTest):
         window_status = state.get("window_status")
         if window_status is not None:
             surge = {key: (x, e) for key, (x, e) in window_status["surge"].items()}
-            detector._window_status = WindowStatus(**{**window_status, "surge": surge})
+            fields = {**window_status, "surge": surge}
+            for name in ("deletions", "term_deletions"):
+                fields[name] = {key: tuple(pair) for key, pair in fields.get(name, {}).items()}
+            detector._window_status = WindowStatus(**fields)
+        accounts = state.get("accounts")
+        if accounts is not None:
+            cfg = detector.config
+            detector._book = AuthorBook.load(cfg.account_retention_seconds, accounts["authors"])
+            detector._post_index = PostIndex.load(
+                cfg.post_retention_seconds, cfg.post_index_limit, accounts["posts"], words
+            )
+            detector._post_index.evicted = accounts["evicted"]
+            detector._deletion_levels = {r: Level(*v) for r, v in accounts["deletion_levels"].items()}
+            detector._relocation_levels = {r: Level(*v) for r, v in accounts["relocation_levels"].items()}
+            detector._cluster_level = Level(*accounts["cluster_level"])
+            detector._signed_windows = [
+                [signed_from_list(row) for row in posts] for posts in accounts["signed_windows"]
+            ]
+            detector._clusters = {
+                key: Cluster(ident, set(bands), n) for key, (ident, bands, n) in accounts["clusters"].items()
+            }
+            detector.relocations_total = dict(accounts["relocations_total"])
+            detector.deletions_seen = accounts["deletions_seen"]
+            detector.unknown_deletions = accounts["unknown_deletions"]
+            detector.late_deletions = accounts["late_deletions"]
+            status, term_status = accounts["deletion_status"]
+            detector._deletion_status = (
+                {r: tuple(pair) for r, pair in status.items()},
+                {k: tuple(pair) for k, pair in term_status.items()},
+            )
+            detector._relocation_counts = dict(accounts["relocation_counts"])
         return detector

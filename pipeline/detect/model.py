@@ -20,6 +20,22 @@ class Observation(NamedTuple):
     categories: tuple[str, ...]
     evasions: tuple[str, ...] = ()  # watchlist keys reached only via evasion spellings
     source: int = 0  # source partition; the watermark is the min over sources of (max ts seen) - lateness
+    # The account behind the post (issue 18): its (pseudonymous) author, when the account was made, and,
+    # for posts that may belong to a coordinated campaign (new or unknown accounts), the LSH band keys of
+    # the text's MinHash and the text itself (the alert's sample).
+    author: str | None = None
+    created: float | None = None  # the account's author_created, epoch seconds
+    sig: tuple[int, ...] = ()  # pipeline.classify.signature.text_signature
+    text: str | None = None
+
+
+class Removal(NamedTuple):
+    """A deletion notice as detection sees it: post ``post_id`` was deleted at ``ts``."""
+
+    ts: float
+    post_id: str
+    author: str | None = None
+    source: int = 0
 
 
 @cache
@@ -75,6 +91,33 @@ class DetectorConfig:
     end_windows: int = 2  # consecutive normal windows that end an episode
     group_overlap: float = 0.5  # candidates whose posts overlap this much (of the smaller) are one event
     emit_ended: bool = True  # one record with "state": "ended" when an episode ends
+    # Accounts (issue 18). An author keeps the first region the stream saw for them (their home) for
+    # account_retention_seconds after their last post; a post from another region is a relocation and
+    # counts at home. Posts are remembered post_retention_seconds (at most post_index_limit of them) so a
+    # deletion counts against the terms and region its post had.
+    account_retention_seconds: float = 7 * 86400.0
+    post_retention_seconds: float = 24 * 3600.0
+    post_index_limit: int = 500_000
+    # Deletion (per region "*", and per term and region): deletions per window against their level (the
+    # region) or the term's share of the region's posts (the term). Poisson upper tail, ratio, minimums.
+    deletion_ratio: float = 3.0
+    deletion_p: float = 1e-6
+    deletion_min_count: int = 10
+    deletion_min_authors: int = 3
+    deletion_floor: float = 1.0  # expected deletions per window never below this
+    # Coordination: near-duplicate texts (MinHash LSH band keys) of new accounts (made less than
+    # pipeline.classify.signature.NEW_ACCOUNT_SECONDS before the post) or accounts without history (first
+    # seen in the stream less than coordination_history_seconds before), within coordination_windows.
+    coordination_history_seconds: float = 3600.0
+    coordination_windows: int = 3
+    coordination_min_accounts: int = 8
+    coordination_p: float = 1e-6
+    coordination_sample: int = 20_000  # such posts kept per window (bottom-k by a hash of the post id)
+    # Relocation (per destination region): authors seen posting from another region than their home.
+    relocation_min_authors: int = 10
+    relocation_ratio: float = 3.0
+    relocation_p: float = 1e-6
+    relocation_floor: float = 1.0
     # Bounded state.
     sample_size: int = 2048  # posts kept per window (bottom-k by a hash of the event time) for grouping
     reference_windows: int = 3  # recent clean windows whose samples tell which terms co-occur
@@ -114,8 +157,8 @@ class DetectorConfig:
 class Alert:
     """One alert record (topic ``alerts``, ``analyze --alerts``)."""
 
-    type: str  # filtering | outage | surge
-    key: str  # "*" | "term:<t>" | "category:<c>"
+    type: str  # filtering | outage | surge | deletion | coordination | relocation
+    key: str  # "*" | "term:<t>" | "category:<c>" | "cluster:<id>"
     region: str | None
     start: float  # estimated onset: the start of the first anomalous window
     detected_at: float  # the event-time watermark that closed the window which raised it
@@ -170,3 +213,10 @@ class WindowStatus:
     volume: dict[str, int]
     expected_volume: dict[str, float]
     surge: dict[str, tuple[float, float]]
+    # Accounts (issue 18): per region, deletions in the window and what the baseline expected; per
+    # watchlist term (key "<term>|<region>"), the same; relocations per destination; open coordination
+    # clusters with their accounts.
+    deletions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    term_deletions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    relocations: dict[str, int] = field(default_factory=dict)
+    clusters: dict[str, int] = field(default_factory=dict)

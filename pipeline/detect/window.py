@@ -31,7 +31,19 @@ def post_hash(ts: float) -> int:
 
 
 class Window:
-    __slots__ = ("cats", "cut", "evasions", "sample", "start", "terms", "vol")
+    __slots__ = (
+        "cats",
+        "cut",
+        "deleted",
+        "evasions",
+        "moved",
+        "sample",
+        "signed",
+        "signed_cut",
+        "start",
+        "terms",
+        "vol",
+    )
 
     def __init__(self, start: float) -> None:
         self.start = start
@@ -41,6 +53,13 @@ class Window:
         self.cats: dict[str, dict[str, int]] = {}  # region -> category -> posts
         self.sample: list[Sampled] = []
         self.cut: int | None = None  # once the sample was trimmed: admit only hashes <= cut
+        # Accounts (issue 18): deletion notices (post id, author, ts), resolved when the window closes;
+        # relocations (destination -> author -> home); posts that may belong to a campaign (a bottom-k
+        # sample by a hash of the post id, as the sample above).
+        self.deleted: list[tuple[str, str | None, float]] = []
+        self.moved: dict[str, dict[str, str]] = {}
+        self.signed: list[Any] = []  # pipeline.detect.coordination.Signed
+        self.signed_cut: int | None = None
 
     def trim(self, size: int) -> None:
         self.sample.sort()
@@ -60,6 +79,10 @@ class Window:
             "cats": self.cats,
             "sample": encode_sample(self.sample, vocabulary),
             "cut": self.cut,
+            "deleted": self.deleted,
+            "moved": self.moved,
+            "signed": [list(post) for post in self.signed],
+            "signed_cut": self.signed_cut,
         }
 
     @classmethod
@@ -71,6 +94,10 @@ class Window:
         window.cats = {region: dict(counts) for region, counts in data["cats"].items()}
         window.sample = decode_sample(data["sample"], words)
         window.cut = data["cut"]
+        window.deleted = [tuple(row) for row in data.get("deleted", ())]
+        window.moved = {dest: dict(movers) for dest, movers in data.get("moved", {}).items()}
+        window.signed = [signed_from_list(row) for row in data.get("signed", ())]
+        window.signed_cut = data.get("signed_cut")
         return window
 
 
@@ -89,3 +116,10 @@ def decode_sample(encoded: list[list[Any]], words: list[str]) -> list[Sampled]:
         (digest, ts, region, tuple(words[i] for i in ids), tuple(words[i] for i in cat_ids))
         for digest, ts, region, ids, cat_ids in encoded
     ]
+
+
+def signed_from_list(row: list[Any]) -> Any:
+    from pipeline.detect.coordination import Signed
+
+    digest, post_id, author, new, region, ts, terms, sig, text = row
+    return Signed(digest, post_id, author, new, region, ts, tuple(terms), tuple(sig), text)

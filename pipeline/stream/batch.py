@@ -9,6 +9,8 @@ A record the engine raises on (a bug, or text nothing here foresaw) is dead-lett
 An end-of-feed marker (:mod:`feed.end_of_feed`) is not a post: it is neither published nor
 dead-lettered, but goes into its partition's detect record (as an end, at its offset), which is written
 for that partition even when the batch has no post from it. Its offset is committed like any other.
+A deletion notice (``"kind": "delete"``) goes the same way: into its partition's detect record, at its
+offset, after its author is pseudonymized like a post's.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from feed import FeedError
+from feed.model import Deletion
 from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline.engine import Engine, EngineError
 from pipeline.labels import lang_label, platform_label, region_label
-from pipeline.records import decode_end_of_feed, decode_post, observations_to_json
+from pipeline.records import decode_end_of_feed, decode_post, observations_to_json, removal
 
 
 class RawRecord(Protocol):
@@ -67,6 +70,7 @@ class ClassifiedBatch:
     latest_event_time: float = 0.0
     records: int = 0
     end_markers: int = 0  # end-of-feed markers read (in the detect records, not published)
+    deletions: int = 0  # deletion notices read (in the detect records, not published)
 
 
 def classify_batch(
@@ -81,6 +85,7 @@ def classify_batch(
     batch = ClassifiedBatch()
     rows: dict[int, list] = {}
     ends: dict[int, list[tuple[int, float]]] = {}
+    deletes: dict[int, list] = {}
     for record in records:
         batch.records += 1
         partition = record.partition
@@ -102,6 +107,10 @@ def classify_batch(
             if private is not post:
                 post = private
                 key = post.author.encode() if post.author else None
+        if type(post) is Deletion:
+            deletes.setdefault(partition, []).append((record.offset, removal(post, partition)))
+            batch.deletions += 1
+            continue
         try:
             result = engine.classify(post)
             value = result.to_json()
@@ -124,13 +133,13 @@ def classify_batch(
         batch.langs[lang] += 1
         if post.ts > batch.latest_event_time:
             batch.latest_event_time = post.ts
+    # A partition with only markers or notices in this batch still gets its record.
     batch.detect = {
-        partition: observations_to_json(partition, observed, ends.get(partition))
-        for partition, observed in rows.items()
+        partition: observations_to_json(
+            partition, rows.get(partition, []), ends.get(partition), deletes.get(partition)
+        )
+        for partition in sorted(rows.keys() | ends.keys() | deletes.keys())
     }
-    for partition, marked in ends.items():
-        if partition not in rows:  # a partition with only its marker in this batch still gets its record
-            batch.detect[partition] = observations_to_json(partition, [], marked)
     return batch
 
 

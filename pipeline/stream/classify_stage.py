@@ -320,7 +320,7 @@ class ClassifyService(mode.Service):
         topic = settings.posts_topic
         next_offsets = {TopicPartition(topic, p): offset for p, offset in batch.next_offsets.items()}
         delivered = asyncio.gather(*deliveries)
-        processed = batch.records - batch.end_markers  # posts and dead letters; a marker is no post
+        processed = batch.records - batch.end_markers - batch.deletions  # posts and dead letters only
         delivered.add_done_callback(lambda _: self._observe_latency(arrival, processed))
         self._in_flight.append(_InFlight(delivered, next_offsets))
         self._count(batch)
@@ -365,6 +365,8 @@ class ClassifyService(mode.Service):
             metrics.posts_by_lang.labels(name).inc(count)
         if batch.end_markers:
             metrics.end_markers.inc(batch.end_markers)
+        if batch.deletions:
+            metrics.deletion_notices.inc(batch.deletions)
         if batch.latest_event_time > self._latest_event_time:
             self._latest_event_time = batch.latest_event_time
             metrics.event_time.set(batch.latest_event_time)

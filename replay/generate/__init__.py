@@ -14,6 +14,25 @@ authors in Iran (IR) and elsewhere, and *episodes* injected at known times:
 Decoys must raise nothing and are listed apart from the episodes: a term fading everywhere alike
 (``fade``) and a slow overall ``trend``.
 
+The ``tactics`` scenario (issue 18) adds what acts on accounts rather than words. Its posts carry
+``author_created`` and ``author_followers`` (one account, one value, whatever region it posts from),
+and 3% of ordinary posts are deleted minutes to hours later: a deletion notice
+``{"kind": "delete", "id", "ts", "author"}`` in the same feed, in event-time order. Its episodes:
+
+* ``deletion`` (``*``, region IR): IR posts of the last day deleted at 8 times the background rate for
+  an hour, by many distinct authors (a mass self-deletion); (``term:khamenei``, region IR): IR posts
+  carrying the term deleted at 60 times the term's background rate (targeted removal).
+* ``coordination`` (``cluster:*``: any cluster the detector names; region IR): 30 accounts made days
+  before, with few followers and no earlier post, post one claim in near-identical words in 10 minutes.
+* ``relocation`` (``*``, region IR): active authors of US, GB and DE start posting as IR over 45
+  minutes, inside a ``filtering`` episode of ``term:mousavi`` in IR (also in the truth).
+* ``surge`` of ``term:#cnnfail``: the hashtag campaign below does raise its tag.
+
+Its decoys: an organic retweet cascade (``rt_cascade``: established accounts, first seen hours before,
+retweet one post word for word) and a ``hashtag_campaign`` (one tag, many accounts, their own words)
+must raise no coordination; a platform-wide ``gap`` (every region dark for an hour, no post and no
+notice) must raise no outage, filtering or surge, during it or when traffic returns.
+
 Arrivals are a Poisson process whose rate is constant within each UTC minute; episodes start and end
 on whole minutes, so every effect is exact inside its window ``[start, end)`` and absent outside.
 Everything is deterministic given the scenario, seed, hours, rate and start.

@@ -16,9 +16,10 @@ from feed.model import format_ts, parse_ts
 from feed.taxonomy import CATEGORIES
 from replay.generate.scenarios import TEHRAN_OFFSET_S, EpisodeSpec, ScenarioSpec, scenario_spec
 from replay.generate.templates import CATEGORY_WEIGHTS
-from replay.generate.vocabulary import Vocab
+from replay.generate.vocabulary import Accounts, Vocab
 
 MIN_EPISODE_S = 10 * 60  # an episode squeezed below this by a short run is left out
+VOLUME_TYPES = ("filtering", "outage", "surge")  # the episodes the per-minute plan makes
 
 # ---------------------------------------------------------------------------------------------------
 # Ground truth: what a run injected, as written to the truth file.
@@ -109,6 +110,41 @@ class _Placed:
 
 
 def _layout(spec: ScenarioSpec, seed: int, start: float, hours: float) -> tuple[list[_Placed], list[_Placed]]:
+    if spec.layout == "fixed":
+        return _fixed_layout(spec, seed, start, hours)
+    return _chain_layout(spec, seed, start, hours)
+
+
+def _fixed_layout(
+    spec: ScenarioSpec, seed: int, start: float, hours: float
+) -> tuple[list[_Placed], list[_Placed]]:
+    """Episodes and decoys as designed: each at its nominal time (in proportion for another run length)
+    with its nominal length, all shifted by one per-seed jitter of up to 30 minutes, so that what was
+    designed to overlap (a relocation wave inside a filtering episode) still does. Starts land on whole
+    UTC minutes; an item that would end after the run is left out."""
+    end = start + hours * 3600.0
+    scale = hours / spec.hours
+    rng = Random(f"layout:{spec.name}:{seed}")
+    jitter = int(30 * min(1.0, scale))
+    shift = rng.randint(-jitter, jitter) * 60.0
+    lead = min(3600.0, 0.1 * hours * 3600.0)
+    placed: list[list[_Placed]] = [[], []]
+    for group, items in enumerate((spec.episodes, spec.decoys)):
+        for item in items:
+            if item.type == "trend":
+                placed[group].append(_Placed(item, Episode("trend", item.key, item.region, start, end)))
+                continue
+            begin = math.ceil(max(start + item.at * 3600.0 * scale + shift, start + lead) / 60.0) * 60.0
+            finish = begin + math.floor(item.minutes) * 60.0
+            if finish - begin >= 60.0 and finish <= end:
+                placed[group].append(_Placed(item, Episode(item.type, item.key, item.region, begin, finish)))
+    placed[0].sort(key=lambda p: (p.episode.start, p.episode.end, p.episode.type))
+    return placed[0], placed[1]
+
+
+def _chain_layout(
+    spec: ScenarioSpec, seed: int, start: float, hours: float
+) -> tuple[list[_Placed], list[_Placed]]:
     """Episodes scaled to the run: starts in proportion, never overlapping, each with a clean lead-in.
 
     Each episode lasts its nominal length but at most 60% of the time to the next one (or to the end),
@@ -227,6 +263,8 @@ class Plan:
         self.start, self.end = start, start + hours * 3600.0
         self.placed, self.decoys = placed, decoys
         self.spec = spec
+        self.accounts = Accounts(self.vocab.authors, spec, seed, start) if spec.accounts else None
+        self.gaps = [item.episode for item in decoys if item.spec.type == "gap"]
         self.evasion_rng = Random(f"evasion:{spec.name}:{seed}")
         ir, other = spec.ir_share, 1 - spec.ir_share
         weights = [CATEGORY_WEIGHTS["IR"], CATEGORY_WEIGHTS["other"]]
@@ -263,8 +301,8 @@ class Plan:
         vocab = self.vocab
         for item in self.placed:
             ep, sp = item.episode, item.spec
-            if not ep.contains(middle):
-                continue
+            if not ep.contains(middle) or sp.type not in VOLUME_TYPES:
+                continue  # deletion, coordination and relocation act on accounts (write._Tactics)
             if sp.type == "outage":
                 state.ir_keep = sp.magnitude
             elif sp.type == "filtering":
@@ -284,6 +322,9 @@ class Plan:
                 state.hashtag_tables = vocab.surge_suffix_tables(_term_of(sp.key))
         for item in self.decoys:
             ep, sp = item.episode, item.spec
+            if sp.type == "gap" and ep.contains(middle):
+                state.rate = 0.0  # every region dark at once
+                continue
             if sp.type != "fade" or middle < ep.start:
                 continue
             progress = min(1.0, (middle - ep.start) / (ep.end - ep.start))

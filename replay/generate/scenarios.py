@@ -1,5 +1,5 @@
 """The scenarios as designed: :class:`EpisodeSpec` (an episode or decoy at a nominal time),
-:class:`ScenarioSpec`, and :data:`SCENARIOS` (``iran2009``, ``stress``, ``quiet``)."""
+:class:`ScenarioSpec`, and :data:`SCENARIOS` (``iran2009``, ``stress``, ``quiet``, ``tactics``)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,26 @@ TEHRAN_OFFSET_S = 4 * 3600 + 30 * 60  # Iran Standard Time, UTC+04:30 (no DST in
 JUNE_12_2009 = 1244764800.0  # 2009-06-12T00:00:00Z, election day
 
 EPISODE_TYPES = ALERT_TYPES  # an injected episode is what detection should raise
-DECOY_TYPES = ("fade", "trend")
+# fade, trend: words and volumes. rt_cascade, hashtag_campaign: many accounts posting alike that are no
+# coordination. gap: every region dark at once (the platform's maintenance), no outage.
+DECOY_TYPES = ("fade", "trend", "rt_cascade", "hashtag_campaign", "gap")
 
 
 @dataclass(frozen=True, slots=True)
 class EpisodeSpec:
     """An episode (or decoy) as designed: placed at ``at`` hours into a run of the nominal length."""
 
-    type: str  # filtering | outage | surge; decoys: fade | trend
-    key: str  # "*" | "term:<t>" | "category:<c>"
+    type: str  # EPISODE_TYPES; decoys: DECOY_TYPES
+    key: str  # "*" | "term:<t>" | "category:<c>" | "cluster:*" (coordination: the detector names it)
     region: str | None
     at: float  # nominal start, hours after the scenario start (scaled for other run lengths)
     minutes: float  # nominal duration
     # surge "*"/category: volume factor; surge term: share of posts carrying the hashtag;
-    # outage: fraction of the region's posts kept; fade: final level of the term; trend: end/start ratio.
+    # outage: fraction of the region's posts kept; fade: final level of the term; trend: end/start ratio;
+    # deletion: the deletion rate (of the region, or of the term in the region) over its background;
+    # coordination: the number of new accounts; relocation: the share of the active authors seen before
+    # in US, GB or DE who are ready to move (those who post in time do); rt_cascade: the number of
+    # retweets; hashtag_campaign, gap: 0.
     magnitude: float
 
 
@@ -43,6 +49,11 @@ class ScenarioSpec:
     renders: int = 24  # rendered variants per template
     extra_hashtags: bool = False  # a large extra hashtag vocabulary ("many terms")
     extra_hashtag_share: float = 0.0  # share of posts carrying some of those extra hashtags
+    # "chain": episodes scaled to the run, never overlapping (plan._layout); "fixed": at their nominal
+    # times and lengths, shifted together by a per-seed jitter, overlapping where designed (tactics).
+    layout: str = "chain"
+    accounts: bool = False  # posts carry author_created and author_followers
+    deletion_share: float = 0.0  # share of ordinary posts deleted minutes to hours after posting
 
 
 def _h(day: int, utc_hour: float) -> float:
@@ -108,6 +119,33 @@ SCENARIOS: dict[str, ScenarioSpec] = {
             EpisodeSpec("fade", "term:unrest", None, 30, 24 * 60, 0.15),
             EpisodeSpec("trend", "*", None, 0, 72 * 60, 1.5),
         ),
+    ),
+    "tactics": ScenarioSpec(
+        name="tactics",
+        description="Three days from June 14, 2009, with the tactics the sources describe at the level of "
+        "accounts: a mass self-deletion in IR, the targeted deletion of 'khamenei', a sockpuppet campaign "
+        "of new accounts, a relocation wave into IR while 'mousavi' is filtered there, and the platform's "
+        "maintenance gap; decoys: an organic retweet cascade, the #cnnfail hashtag campaign.",
+        hours=72,
+        rate=1.5,
+        start=JUNE_12_2009 + 2 * 86400.0,  # 2009-06-14T00:00Z: a day of history before the first episode
+        episodes=(
+            EpisodeSpec("deletion", "*", "IR", 32.0, 60, 8.0),  # 12:30 Tehran, June 15
+            EpisodeSpec("coordination", "cluster:*", "IR", 37.0, 10, 30),  # 17:30, June 15
+            EpisodeSpec("deletion", "term:khamenei", "IR", 54.0, 60, 60.0),  # 10:30, June 16
+            EpisodeSpec("surge", "term:#cnnfail", None, 59.0, 60, 0.05),  # 15:30: the campaign's tag
+            EpisodeSpec("filtering", "term:mousavi", "IR", 63.0, 150, 0),  # 19:30, June 16
+            EpisodeSpec("relocation", "*", "IR", 63.25, 45, 0.6),  # 19:45: outsiders move to Tehran
+        ),
+        decoys=(
+            EpisodeSpec("rt_cascade", "*", None, 42.0, 40, 80),  # 22:30, June 15
+            EpisodeSpec("hashtag_campaign", "term:#cnnfail", None, 59.0, 60, 0),
+            # 01:30 Tehran, June 17: the maintenance Twitter put off by a day to spare Iran's daytime.
+            EpisodeSpec("gap", "*", None, 69.0, 60, 0),
+        ),
+        layout="fixed",
+        accounts=True,
+        deletion_share=0.03,
     ),
 }
 

@@ -570,7 +570,20 @@ SURGE_SUFFIXES = {
         (" #neda", " #neda #iranelection", " — RIP Neda #neda", " — the world saw what they did #neda"),
         (" #neda", " ندا #neda", " #neda #iranelection"),
         (" #neda", " — neda ro koshtan #neda", " #neda #iranelection"),
-    )
+    ),
+    # The tactics scenario's hashtag campaign (#CNNfail, June 13-14, 2009): many accounts add the tag to
+    # posts in their own words, and the slogans around it vary.
+    "#cnnfail": (
+        (
+            " #cnnfail",
+            " #cnnfail #iranelection",
+            " — CNN shows reruns while Iran burns #cnnfail",
+            " — where is the news? twitter is faster #cnnfail",
+            " — cable news asleep #cnnfail",
+        ),
+        (" #cnnfail", " — سی‌ان‌ان کجاست؟ #cnnfail", " #iranelection #cnnfail"),
+        (" #cnnfail", " — cnn koja boodi? #cnnfail", " #iranelection #cnnfail"),
+    ),
 }
 
 
@@ -610,3 +623,30 @@ EXTRA_TAGS = _words(
     "tehranuniversity 24khordad 25khordad 28khordad 30khordad 18tir mirhossein persiankiwi greenwave "
     "iranfreedom stopahmadi voiceofiran irantalks iranproxy tor4iran"
 )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The tactics scenario (issue 18): what the accounts of its injected clusters write.
+
+# A sockpuppet campaign: one claim, posed as a protester's warning, in near-identical wordings: each
+# slot keeps its first wording with probability SOCKPUPPET_KEEP, else takes one of the others.
+SOCKPUPPET_CLAIM: tuple[tuple[str, ...], ...] = (
+    ("Mousavi supporters", "Mousavi's supporters", "Mousavi people"),
+    (" are attacking", " attacked", " are beating"),
+    (" police", " the police", " police officers"),
+    (" in Vanak square", " at Vanak square", " in Vanak sq"),
+    (", do not trust them", ", don't trust them", ". Do not trust them!"),
+    ("", " #iranelection", " #tehran"),
+)
+SOCKPUPPET_KEEP = 0.8
+SOCKPUPPET_FOLLOWERS = (0, 12)  # few followers, inclusive
+SOCKPUPPET_AGE_DAYS = (2.0, 6.0)  # accounts made this many days before the campaign
+
+# An organic retweet cascade: one post of a famous IR account, retweeted word for word by established
+# accounts. Every word of it is common in the background, so the cascade is no surge of any term.
+CASCADE_ORIGINAL = "Tehran tonight - people want their vote back, everyone to the square #iranelection"
+
+
+# Background accounts: how long before the run each was made (days; most are years old) and followers.
+ACCOUNT_AGE_DAYS = ((30, 365, 0.25), (365, 1100, 0.75))  # (from, to, share)
+FAMOUS_FOLLOWERS = (8000, 40000)

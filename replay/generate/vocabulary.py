@@ -4,6 +4,7 @@ from; also the evasion spellings that slip past a keyword filter."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from random import Random
@@ -13,6 +14,7 @@ import orjson
 from feed.taxonomy import CATEGORIES
 from replay.generate.scenarios import ScenarioSpec
 from replay.generate.templates import (
+    ACCOUNT_AGE_DAYS,
     CATEGORY_WEIGHTS,
     CORE_HASHTAGS,
     DIASPORA_WORDS,
@@ -20,6 +22,7 @@ from replay.generate.templates import (
     EXTRA_TAGS,
     FA,
     FAMOUS,
+    FAMOUS_FOLLOWERS,
     FILL,
     IR_NAMES,
     IR_WORDS,
@@ -316,3 +319,27 @@ class _Authors:
         if style == 4:
             return f"{word}{name}{rng.randint(1, 9)}"
         return f"{name}{word}"
+
+
+class Accounts:
+    """When each author's account was made (``author_created``, whole epoch seconds) and its followers,
+    for scenarios whose posts carry them. Drawn from their own random stream, so that turning them on
+    changes nothing else of a run. Most accounts are years old; the famous ones have many followers."""
+
+    def __init__(self, authors: _Authors, spec: ScenarioSpec, seed: int, start: float) -> None:
+        rng = Random(f"accounts:{spec.name}:{seed}")
+        famous = {entry[0] for group in FAMOUS.values() for entry in group}
+        bands = [(low, high) for low, high, _ in ACCOUNT_AGE_DAYS]
+        band_table = _table([share for _, _, share in ACCOUNT_AGE_DAYS], 1000)
+        self.created: list[float] = []
+        self.followers: list[int] = []
+        for handle in authors.handles:
+            if handle in famous:
+                age = rng.uniform(700.0, 1100.0)
+                followers = rng.randint(*FAMOUS_FOLLOWERS)
+            else:
+                low, high = bands[rng.choice(band_table)]
+                age = rng.uniform(low, high)
+                followers = min(50000, int(math.exp(rng.gauss(4.3, 1.4))))
+            self.created.append(float(math.floor(start - age * 86400.0)))
+            self.followers.append(followers)

@@ -116,3 +116,22 @@ def test_a_post_the_engine_raises_on_is_reported_as_file_and_line_and_the_run_go
     assert "1 bad lines skipped (1 the engine raised on)" in captured.out
     assert main(["analyze", str(feed), "--strict"]) == 1  # --strict stops at it
     assert f"{feed}:2: the engine raised IndexError" in capsys.readouterr().err
+
+
+def test_analyze_reads_deletion_notices_and_counts_those_of_posts_never_seen(tmp_path, capsys):
+    from feed import Post
+    from feed.model import Deletion
+
+    feed = tmp_path / "feed.jsonl"
+    ts = 1245000000.0
+    lines = [
+        Post(id="p1", ts=ts, text="Basij shooting at protesters in Tehran", author="a", region="IR").to_json(),
+        Deletion(id="p1", ts=ts + 60, author="a").to_json(),
+        Deletion(id="unknown", ts=ts + 61).to_json(),
+        Post(id="p2", ts=ts + 900, text="Calm in Shiraz tonight", author="b", region="IR").to_json(),
+    ]
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    assert main(["analyze", str(feed)]) == 0
+    out = capsys.readouterr().out
+    assert "analyzed 2 posts" in out
+    assert "2 deletion notices (1 of posts never seen)" in out

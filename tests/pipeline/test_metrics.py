@@ -97,3 +97,28 @@ def read_registry(metrics: PipelineMetrics) -> dict[str, dict[tuple[str, ...], f
         for sample in family.samples:
             found.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
     return found
+
+
+def test_the_account_signals_are_exported_and_a_restored_detectors_history_is_not_counted_again():
+    from pipeline.detect import Detector, Observation, Removal
+
+    t0, created = 1244764800.0, 1000000000.0
+    detector = Detector()
+    detector.push(Observation(t0, "US", ("democracy",), ("other",), (), 0, "a", created), "p1")
+    detector.push(Observation(t0 + 10, "IR", ("democracy",), ("other",), (), 0, "a", created), "p2")
+    detector.delete(Removal(t0 + 20, "p1", "a"))
+    detector.push(Observation(t0 + 1000, "US", (), ("other",), (), 0, "b", created), "p3")
+    assert detector.window_status() is not None
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry)
+    metrics.export_detector(detector)
+    # A detector seen for the first time (a restore): its relocations so far are history, not news.
+    assert registry.get_sample_value("pipeline_relocations_total", {"to": "IR"}) is None
+    assert registry.get_sample_value("pipeline_window_deletions", {"region": "US"}) == 1.0
+    assert registry.get_sample_value("pipeline_window_expected_deletions", {"region": "US"}) == 1.0
+    assert registry.get_sample_value("pipeline_term_deletions", {"term": "democracy", "region": "US"}) == 1.0
+    assert registry.get_sample_value("pipeline_coordination_clusters_open") == 0.0
+    detector.push(Observation(t0 + 1100, "GB", (), ("other",), (), 0, "b", created), "p4")
+    detector.push(Observation(t0 + 2000, "US", (), ("other",), (), 0, "c", created), "p5")
+    metrics.export_detector(detector)
+    assert registry.get_sample_value("pipeline_relocations_total", {"to": "GB"}) == 1.0

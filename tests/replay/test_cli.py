@@ -56,6 +56,19 @@ def test_numbers_come_from_the_environment_and_bad_ones_are_one_line_errors(monk
     assert "argument --memory-mb: invalid int value: 'lots'" in capsys.readouterr().err
 
 
+def test_the_metrics_port_comes_from_the_environment(monkeypatch, capsys):
+    monkeypatch.delenv("REPLAY_METRICS_PORT", raising=False)
+    assert build_parser().parse_args(["send"]).metrics_port is None
+    monkeypatch.setenv("REPLAY_METRICS_PORT", "9109")
+    assert build_parser().parse_args(["send"]).metrics_port == 9109
+    assert build_parser().parse_args(["send", "--metrics-port", "0"]).metrics_port == 0
+    monkeypatch.setenv("REPLAY_METRICS_PORT", "70000")
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["send"])
+    assert exited.value.code == 2
+    assert "argument --metrics-port: must be a port number" in capsys.readouterr().err
+
+
 def test_help_reads_like_a_manual(capsys):
     with pytest.raises(SystemExit):
         main(["send", "--help"])

@@ -1,0 +1,149 @@
+"""What detection remembers of accounts and posts, bounded in event time (issue 18). Pure.
+
+* :class:`AuthorBook`: per author, the first region the stream saw for them (their *home*), when they
+  were first and last seen, and where they were last seen relocated to. A post from another region is a
+  relocation; the post counts at home, so a relocation wave neither hides filtering in its destination
+  nor raises a surge there.
+* :class:`PostIndex`: per recent post, the region and terms it was counted with, so that its deletion
+  counts against them.
+
+Expiry is decided by the event time of the post that asks, never by when entries happen to be dropped:
+an author not seen for ``retention`` seconds of event time is a stranger again, whichever order the
+sources interleave in. Entries are dropped later, oldest last-seen first, to bound memory.
+
+The stream's posts are keyed by author (the replayer does so), so one author's posts reach detection in
+their order from one source partition, and what this book says of an author is the same in the stack as
+in ``python -m pipeline analyze``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Author(NamedTuple):
+    home: str | None  # the first region seen for the author (None until they post with one)
+    first_seen: float
+    last_seen: float
+    moved_to: str | None  # the region of their last relocation (counted once until they move again)
+
+
+class Sighting(NamedTuple):
+    """What the book says of a post's author: where the post counts, and whether it is news."""
+
+    region: str | None  # where the post counts: the author's home (or the post's own region)
+    relocated_to: str | None  # set once per move: the author now posts from this region, not from home
+    moved_from: str | None
+    first_seen: float  # when the stream first saw the author (this post's ts for a stranger)
+
+
+class AuthorBook:
+    def __init__(self, retention: float) -> None:
+        self.retention = retention
+        self._authors: dict[str, Author] = {}  # ordered by last sighting (re-inserted on each)
+
+    def __len__(self) -> int:
+        return len(self._authors)
+
+    def sight(self, author: str, region: str | None, ts: float) -> Sighting:
+        """The author posts from ``region`` at ``ts``."""
+        authors = self._authors
+        known = authors.pop(author, None)
+        if known is None or ts - known.last_seen > self.retention:
+            authors[author] = Author(region, ts, ts, None)
+            return Sighting(region, None, None, ts)
+        home = known.home
+        if home is None:
+            authors[author] = Author(region, known.first_seen, max(ts, known.last_seen), None)
+            return Sighting(region, None, None, known.first_seen)
+        last_seen = max(ts, known.last_seen)
+        if region is None or region == home:
+            authors[author] = Author(home, known.first_seen, last_seen, None)
+            return Sighting(region, None, None, known.first_seen)
+        if known.moved_to == region:
+            authors[author] = known._replace(last_seen=last_seen)
+            return Sighting(home, None, None, known.first_seen)
+        authors[author] = Author(home, known.first_seen, last_seen, region)
+        return Sighting(home, region, home, known.first_seen)
+
+    def home(self, author: str, ts: float) -> str | None:
+        """The author's home region as of ``ts`` (None for a stranger or an author without one)."""
+        known = self._authors.get(author)
+        if known is None or ts - known.last_seen > self.retention:
+            return None
+        return known.home
+
+    def expire(self, now: float) -> None:
+        """Drops authors not seen for ``retention`` before ``now`` (from the least recently seen on)."""
+        cutoff = now - self.retention
+        authors = self._authors
+        while authors:
+            oldest = next(iter(authors))
+            if authors[oldest].last_seen >= cutoff:
+                break
+            del authors[oldest]
+
+    def dump(self) -> list[list[Any]]:
+        return [[name, *entry] for name, entry in self._authors.items()]
+
+    @classmethod
+    def load(cls, retention: float, rows: list[list[Any]]) -> AuthorBook:
+        book = cls(retention)
+        book._authors = {row[0]: Author(*row[1:]) for row in rows}
+        return book
+
+
+class Indexed(NamedTuple):
+    ts: float
+    region: str | None
+    terms: tuple[str, ...]
+
+
+class PostIndex:
+    """Recent posts by id: at most ``limit``, none older than ``retention`` (event time)."""
+
+    def __init__(self, retention: float, limit: int) -> None:
+        self.retention = retention
+        self.limit = limit
+        self._posts: dict[str, Indexed] = {}  # arrival order
+        self.evicted = 0  # dropped for the limit before their time (their deletions find nothing)
+
+    def __len__(self) -> int:
+        return len(self._posts)
+
+    def add(self, post_id: str, ts: float, region: str | None, terms: tuple[str, ...]) -> None:
+        posts = self._posts
+        posts[post_id] = Indexed(ts, region, terms)
+        if len(posts) > self.limit:
+            del posts[next(iter(posts))]
+            self.evicted += 1
+
+    def take(self, post_id: str, ts: float) -> Indexed | None:
+        """The post a deletion at ``ts`` removes (forgotten from now on), or None if unknown or expired."""
+        found = self._posts.pop(post_id, None)
+        if found is None or ts - found.ts > self.retention:
+            return None
+        return found
+
+    def expire(self, now: float) -> None:
+        cutoff = now - self.retention
+        posts = self._posts
+        while posts:
+            oldest = next(iter(posts))
+            if posts[oldest].ts >= cutoff:
+                break
+            del posts[oldest]
+
+    def dump(self, vocabulary: dict[str, int]) -> list[list[Any]]:
+        def ids(terms: tuple[str, ...]) -> list[int]:
+            return [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
+
+        return [[post_id, entry.ts, entry.region, ids(entry.terms)] for post_id, entry in self._posts.items()]
+
+    @classmethod
+    def load(cls, retention: float, limit: int, rows: list[list[Any]], words: list[str]) -> PostIndex:
+        index = cls(retention, limit)
+        index._posts = {
+            post_id: Indexed(ts, region, tuple(words[i] for i in ids)) for post_id, ts, region, ids in rows
+        }
+        return index

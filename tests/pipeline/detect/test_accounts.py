@@ -1,0 +1,330 @@
+"""Issue 18: deletions, relocations and coordination, over crafted streams of posts with authors."""
+
+from __future__ import annotations
+
+from random import Random
+
+import orjson
+import pytest
+
+from pipeline.classify.signature import text_signature
+from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
+from pipeline.detect.accounts import AuthorBook, PostIndex
+
+T0 = 1244764800.0  # 2009-06-12T00:00:00Z
+HOUR = 3600.0
+YEARS_AGO = T0 - 3 * 365 * 86400.0
+WORDS = [f"w{i}" for i in range(40)]
+AUTHORS = {"IR": [f"ir{i}" for i in range(300)], "US": [f"us{i}" for i in range(150)]}
+RATES = {"IR": 1.0, "US": 0.5}  # posts per second
+
+
+Event = tuple[float, int, object]  # (ts, order, Observation+id | Removal)
+
+
+def stream(
+    hours: float,
+    *,
+    seed: int = 1,
+    background_deletions: float = 0.02,
+    region_of=None,
+    delete=None,
+    extra=None,
+) -> list[tuple[str, object, str | None]]:
+    """Posts of established authors with fixed home regions, a background of deletions 10 minutes after
+    posting; ``region_of(author, home, ts)`` may move an author, ``delete(post, rng)`` returns a deletion
+    time for a post (or None), ``extra(ts)`` adds (post id, Observation) pairs. Sorted by event time."""
+    rng = Random(seed)
+    events: list[tuple[float, int, str, object, str | None]] = []
+    n = 0
+    for region, rate in RATES.items():
+        ts = T0
+        while True:
+            ts += rng.expovariate(rate)
+            if ts >= T0 + hours * HOUR:
+                break
+            author = rng.choice(AUTHORS[region])
+            terms = tuple(w for w in WORDS if rng.random() < 0.05)
+            if rng.random() < 0.1:
+                terms += ("democracy",)
+            posted = region_of(author, region, ts) if region_of else region
+            obs = Observation(round(ts, 3), posted, terms, ("other",), (), 0, author, YEARS_AGO)
+            n += 1
+            post_id = f"p{n}"
+            events.append((obs.ts, n, "post", obs, post_id))
+            when = delete(obs, rng) if delete else None
+            if when is None and rng.random() < background_deletions:
+                when = obs.ts + 600.0
+            if when is not None:
+                events.append((round(when, 3), n, "delete", Removal(round(when, 3), post_id, author), None))
+    if extra is not None:
+        for post_id, obs in extra():
+            n += 1
+            events.append((obs.ts, n, "post", obs, post_id))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return [(kind, item, post_id) for _, _, kind, item, post_id in events]
+
+
+def run(events, config: DetectorConfig | None = None, detector: Detector | None = None) -> list[Alert]:
+    detector = detector or Detector(config)
+    alerts: list[Alert] = []
+    for kind, item, post_id in events:
+        if kind == "post":
+            alerts += detector.push(item, post_id)
+        else:
+            alerts += detector.delete(item)
+    return alerts
+
+
+def onsets(alerts: list[Alert], kind: str) -> list[Alert]:
+    return [a for a in alerts if a.type == kind and a.state is None]
+
+
+# -- the pure state -------------------------------------------------------------------------------------
+
+
+def test_an_author_keeps_their_first_region_and_a_move_is_counted_once():
+    book = AuthorBook(retention=HOUR)
+    assert book.sight("a", None, T0).region is None  # no region yet: no home
+    assert book.sight("a", "US", T0 + 1).region == "US"  # the first region seen is home
+    moved = book.sight("a", "IR", T0 + 2)
+    assert (moved.region, moved.relocated_to, moved.moved_from) == ("US", "IR", "US")
+    again = book.sight("a", "IR", T0 + 3)
+    assert (again.region, again.relocated_to) == ("US", None)  # counted at home, not a second move
+    assert book.sight("a", "US", T0 + 4).relocated_to is None
+    assert book.sight("a", "IR", T0 + 5).relocated_to == "IR"  # back home, then away again: a new move
+    stranger = book.sight("a", "IR", T0 + 5 + 2 * HOUR)  # not seen for longer than the retention
+    assert (stranger.region, stranger.relocated_to) == ("IR", None)
+    book.expire(T0 + 10 * HOUR)
+    assert len(book) == 0
+
+
+def test_expiry_is_decided_by_the_asking_post_not_by_when_entries_are_dropped():
+    kept, dropped = AuthorBook(retention=HOUR), AuthorBook(retention=HOUR)
+    for book in (kept, dropped):
+        book.sight("a", "US", T0)
+    dropped.expire(T0 + 2 * HOUR)
+    late = T0 + 1.5 * HOUR
+    assert kept.sight("a", "IR", late) == dropped.sight("a", "IR", late)
+
+
+def test_the_post_index_is_bounded_and_forgets_old_posts():
+    index = PostIndex(retention=HOUR, limit=3)
+    for i in range(4):
+        index.add(f"p{i}", T0 + i, "IR", ("t",))
+    assert len(index) == 3 and index.evicted == 1
+    assert index.take("p0", T0 + 10) is None  # evicted
+    assert index.take("p1", T0 + 2 * HOUR) is None  # too old for a deletion at that time
+    found = index.take("p2", T0 + 10)
+    assert found is not None and found.region == "IR"
+    assert index.take("p2", T0 + 11) is None  # a post is deleted once
+
+
+def test_near_identical_texts_share_a_band_and_different_words_do_not():
+    claim = text_signature("Mousavi supporters are attacking police in Vanak square, do not trust them")
+    variant = text_signature(
+        "RT @x: Mousavi supporters are attacking the police in Vanak square, do not trust them"
+    )
+    other = text_signature("We stand with the brave people of Iran tonight #iranelection")
+    assert claim and set(claim) & set(variant)
+    assert not set(claim) & set(other)
+    assert text_signature("too short") == ()
+
+
+# -- deletion ---------------------------------------------------------------------------------------------
+
+WAVE = (4 * HOUR, 5 * HOUR)
+
+
+def in_wave(ts: float) -> bool:
+    return T0 + WAVE[0] <= ts < T0 + WAVE[1]
+
+
+def test_a_mass_self_deletion_in_one_region_is_one_deletion_alert_with_its_evidence():
+    def delete(obs, rng):  # IR posts of hour 3 deleted during hour 4 by their authors
+        if obs.region == "IR" and T0 + 3 * HOUR <= obs.ts < T0 + 4 * HOUR and rng.random() < 0.5:
+            return obs.ts + HOUR
+        return None
+
+    alerts = run(stream(7, delete=delete))
+    found = onsets(alerts, "deletion")
+    assert [(a.key, a.region) for a in found] == [("*", "IR")]
+    alert = found[0]
+    assert T0 + WAVE[0] <= alert.start < T0 + WAVE[1]
+    assert alert.detected_at - (T0 + WAVE[0]) <= 15 * 60
+    assert {"deleted", "published", "authors"} <= set(alert.evidence)
+    assert alert.evidence["authors"] >= 10
+    assert orjson.loads(orjson.dumps(alert.to_record()))["type"] == "deletion"
+
+
+def test_background_deletions_raise_nothing():
+    assert onsets(run(stream(7)), "deletion") == []
+
+
+def test_a_term_targeted_removal_is_a_term_alert_and_not_a_regional_one():
+    def delete(obs, rng):  # every IR post with "democracy" from hour 4 on is removed within minutes
+        if obs.region == "IR" and "democracy" in obs.terms and obs.ts >= T0 + 4 * HOUR:
+            return obs.ts + 120.0
+        return None
+
+    found = onsets(run(stream(7, delete=delete)), "deletion")
+    assert [(a.key, a.region) for a in found] == [("term:democracy", "IR")]
+    assert found[0].evidence["deleted"] >= 10
+
+
+def test_a_notice_whose_post_was_never_seen_counts_toward_its_authors_home_and_no_term():
+    detector = Detector()
+    detector.push(Observation(T0, "IR", ("democracy",), ("other",), (), 0, "ir1", YEARS_AGO), "p1")
+    detector.delete(Removal(T0 + 10, "never-seen", "ir1"))
+    detector.push(Observation(T0 + 1000, "IR", (), ("other",), (), 0, "ir2", YEARS_AGO), "p2")
+    status = detector.window_status()
+    assert status is not None
+    assert status.deletions["IR"][0] == 1.0
+    assert detector.unknown_deletions == 1
+    assert not status.term_deletions  # no term was counted
+
+
+# -- relocation -------------------------------------------------------------------------------------------
+
+
+def relocate_us_authors(author, home, ts):
+    if home == "US" and in_wave(ts) and int(author[2:]) % 2 == 0:
+        return "IR"
+    return home
+
+
+def test_a_relocation_wave_is_one_alert_and_its_posts_count_at_home():
+    moved = run(stream(7, region_of=relocate_us_authors))
+    found = onsets(moved, "relocation")
+    assert [(a.key, a.region) for a in found] == [("*", "IR")]
+    assert found[0].evidence["from"] == {"US": found[0].observed}
+    assert found[0].detected_at - (T0 + WAVE[0]) <= 30 * 60
+    # The relocated posts count in the US: IR's volume is what it would have been without the wave.
+    detector_moved, detector_still = Detector(), Detector()
+    run(stream(4.5, region_of=relocate_us_authors), detector=detector_moved)
+    run(stream(4.5), detector=detector_still)
+    assert detector_moved.window_status().volume == detector_still.window_status().volume
+    assert detector_moved.relocations_total["IR"] >= 50
+    assert [a for a in moved if a.type in ("surge", "outage", "filtering")] == []
+
+
+# -- coordination -----------------------------------------------------------------------------------------
+
+CLAIM = "Mousavi supporters are attacking police in Vanak square tonight, do not trust them {}"
+TWISTS = ["", "at all", "anymore", "friends", "please", "!!", "brothers", "now"]
+
+
+def campaign(start: float, accounts: int, created: float, text=CLAIM, prefix="sock"):
+    def extra():
+        rng = Random(7)
+        for i in range(accounts):
+            body = text.format(rng.choice(TWISTS))
+            ts = round(start + rng.random() * 600.0, 3)
+            obs = Observation(
+                ts,
+                "IR",
+                tuple(sorted(set(body.lower().split()[:6]))),
+                ("other",),
+                (),
+                0,
+                f"{prefix}{i}",
+                created,
+                text_signature(body),
+                body,
+            )
+            yield f"{prefix}-post{i}", obs
+
+    return extra
+
+
+def test_new_accounts_posting_one_claim_within_minutes_are_one_coordination_alert():
+    start = T0 + 4 * HOUR
+    found = onsets(run(stream(6, extra=campaign(start, 30, start - 3 * 86400.0))), "coordination")
+    assert len(found) == 1
+    alert = found[0]
+    assert alert.key.startswith("cluster:") and alert.region == "IR"
+    assert alert.detected_at - start <= 15 * 60
+    evidence = alert.evidence
+    assert evidence["accounts"] >= 8 and evidence["new_accounts"] == evidence["accounts"]
+    assert "vanak" in evidence["sample"].lower() and "mousavi" in evidence["terms"]
+
+
+def test_established_accounts_retweeting_one_text_are_not_coordination():
+    start = T0 + 4 * HOUR
+    extra = campaign(start, 40, YEARS_AGO, text="RT @persiankiwi: " + CLAIM)
+    assert onsets(run(stream(6, extra=extra)), "coordination") == []
+
+
+def test_one_hashtag_in_many_words_is_not_coordination():
+    start = T0 + 4 * HOUR
+
+    def extra():
+        rng = Random(3)
+        for i in range(40):
+            words = " ".join(rng.sample(WORDS, 8))
+            body = f"#iranelection {words}"
+            obs = Observation(
+                round(start + rng.random() * 600.0, 3),
+                "IR",
+                ("#iranelection",),
+                ("other",),
+                (),
+                0,
+                f"new{i}",
+                start - 86400.0,
+                text_signature(body),
+                body,
+            )
+            yield f"tag{i}", obs
+
+    assert onsets(run(stream(6, extra=extra)), "coordination") == []
+
+
+# -- determinism ------------------------------------------------------------------------------------------
+
+
+def tactics_stream():
+    start = T0 + 4 * HOUR
+
+    def delete(obs, rng):
+        if obs.region == "IR" and "democracy" in obs.terms and obs.ts >= T0 + 4.5 * HOUR:
+            return obs.ts + 120.0
+        return None
+
+    return stream(6, delete=delete, region_of=relocate_us_authors, extra=campaign(start, 30, start - 86400.0))
+
+
+def test_a_restored_snapshot_continues_exactly():
+    events = tactics_stream()
+    whole = run(events)
+    assert {a.type for a in whole} >= {"deletion", "relocation", "coordination"}
+    first = Detector()
+    half = len(events) * 2 // 3
+    before = run(events[:half], detector=first)
+    state = orjson.loads(orjson.dumps(first.snapshot()))
+    after = run(events[half:], detector=Detector.restore(state))
+    assert before + after == whole
+
+
+@pytest.mark.parametrize("sources", [2, 3])
+def test_alerts_do_not_depend_on_how_sources_keyed_by_author_interleave(sources):
+    events = tactics_stream()
+    whole = run(events)
+    # Each author's posts and notices go to one source, in order; the sources interleave at random.
+    queues: list[list] = [[] for _ in range(sources)]
+    ordered = []
+    for kind, item, post_id in events:
+        source = sum(map(ord, item.author)) % sources
+        event = (kind, item._replace(source=source), post_id)
+        queues[source].append(event)
+        ordered.append(event)
+    rng, mixed = Random(5), []
+    while any(queues):
+        queue = rng.choice([q for q in queues if q])
+        take = rng.randint(1, 50)
+        mixed.extend(queue[:take])
+        del queue[:take]
+    config = DetectorConfig(min_sources=sources, lateness_seconds=600.0)
+    in_order = run(ordered, config)
+    assert {a.type for a in in_order} >= {"deletion", "relocation", "coordination"}
+    assert run(mixed, config) == in_order
