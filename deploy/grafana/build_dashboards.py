@@ -1008,6 +1008,78 @@ def censorship_watch() -> dict[str, Any]:
             overrides=[dashed(".* expected")],
             extra={"repeat": "term", "repeatDirection": "h", "maxPerRow": 3},
         ),
+        row("Accounts: deletions, coordination, relocation"),
+        timeseries(
+            "Deletions vs expected by region",
+            "Are posts being deleted far above normal (a mass self-deletion under pressure)? Deletions in "
+            "the last closed window per region (solid), counted where the deleted post counted, against "
+            "the region's deletion baseline (dashed); alert type deletion, key '*'.",
+            [
+                q('sum by (region) (pipeline_window_deletions{region=~"$region"})', "{{region}}"),
+                q(
+                    'sum by (region) (pipeline_window_expected_deletions{region=~"$region"})',
+                    "{{region}} expected",
+                ),
+            ],
+            axis="deletions per window",
+            w=12,
+            overrides=[dashed(".* expected")],
+        ),
+        timeseries(
+            "Watchlist deletions vs expected",
+            "Is one term being removed (targeted deletion)? Deleted posts carrying each watchlist term in "
+            "the last closed window (solid) against the term's share of the region's deletions (dashed); "
+            "alert type deletion, key term:<t>.",
+            [
+                q(f"sum by (term, region) (pipeline_term_deletions{watch})", "{{term}} in {{region}}"),
+                q(
+                    f"sum by (term, region) (pipeline_term_expected_deletions{watch})",
+                    "{{term}} in {{region}} expected",
+                ),
+            ],
+            axis="deleted posts per window",
+            w=12,
+            overrides=[dashed(".* expected")],
+        ),
+        timeseries(
+            "Relocations by destination",
+            "Are many authors suddenly posting from another region (location games that hide filtering "
+            "or fake a surge)? Authors per second seen moving into each region; their posts still count "
+            "at home. Alert type relocation.",
+            [q(f'sum by (to) (rate(pipeline_relocations_total{{to=~"$region"}}[{RATE}]))', "to {{to}}")],
+            axis="authors/s",
+            w=8,
+        ),
+        stat(
+            "Open coordination clusters",
+            "Are new accounts posting the same claim in near-identical words right now? Clusters open "
+            "(alert type coordination; the alert carries a sample text and the shared terms).",
+            [q("sum(pipeline_coordination_clusters_open)", "clusters")],
+            w=4,
+            h=8,
+            thresholds=_thresholds(("green", None), ("red", 1)),
+        ),
+        bargauge(
+            "Coordination cluster sizes",
+            "How many distinct accounts are in each open cluster?",
+            [q("max by (cluster) (pipeline_coordination_cluster_accounts)", "{{cluster}}", instant=True)],
+            w=6,
+            h=8,
+            thresholds=_thresholds(("green", None), ("orange", 8), ("red", 20)),
+        ),
+        stat(
+            "Account alerts",
+            "How many deletion, coordination and relocation alert records has detection raised since the "
+            "workers started?",
+            [
+                q(
+                    'sum by (type) (pipeline_alerts_total{type=~"deletion|coordination|relocation"})',
+                    "{{type}}",
+                )
+            ],
+            w=6,
+            h=8,
+        ),
     ]
     return dashboard(
         "censorship-watch",

@@ -13,7 +13,9 @@ import orjson
 import pytest
 
 from feed import read_feed
+from feed.model import Deletion
 from feed.pseudonyms import Pseudonymizer, load_key
+from feed.reader import feed_item
 from pipeline.analyze import analyze
 from pipeline.detect import DetectorConfig
 from pipeline.detect.dedupe import DEDUPE_HORIZON_SECONDS
@@ -154,12 +156,61 @@ class Scenario:
     last_hour_posts: int  # posts within the dedupe horizon of the feed's last event time
 
 
-def build_scenario(folder: Path, hours: float) -> Scenario:
-    """The iran2009 scenario (seed 1) cut to ``hours``, written to ``folder``, with analyze's alerts."""
+def with_account_tactics(feed: Path) -> None:
+    """Rewrites a generated feed with what the account detectors look for (issue 18): background
+    deletions, a mass self-deletion in IR, a campaign of 30 new accounts posting one claim in
+    near-identical words, and half the US authors posting as IR in the last hour."""
+    import random
+    from dataclasses import replace
+
+    from feed import Post
+    from feed.model import Deletion
+
+    rng = random.Random(18)
+    posts = list(read_feed(feed))
+    first, last = min(p.ts for p in posts), max(p.ts for p in posts)
+    hour = 3600.0
+    movers = set(sorted({p.author for p in posts if p.region == "US" and p.author})[::2])
+    items: list = []
+    for post in posts:
+        if post.author in movers and post.ts > last - hour:
+            post = replace(post, region="IR")
+        items.append(post)
+        age = post.ts - first
+        if post.region == "IR" and 4 * hour <= age < 5 * hour and rng.random() < 0.5:
+            items.append(Deletion(id=post.id, ts=post.ts + hour, author=post.author))
+        elif rng.random() < 0.02 and post.ts + 600 < last:
+            items.append(Deletion(id=post.id, ts=post.ts + 600, author=post.author))
+    start = first + 6.5 * hour
+    twists = ["", "now", "friends", "please", "at all", "brothers"]
+    for i in range(30):
+        claim = "Mousavi supporters are attacking police in Vanak square, do not trust them"
+        text = f"{claim} {rng.choice(twists)}"
+        items.append(
+            Post(
+                id=f"campaign-{i}",
+                ts=round(start + rng.random() * 600, 3),
+                text=text,
+                author=f"new_account_{i}",
+                lang="en",
+                region="IR",
+                author_created=start - 3 * 86400,
+                author_followers=rng.randint(0, 9),
+            )
+        )
+    items.sort(key=lambda item: item.ts)
+    feed.write_bytes(b"".join(item.to_json() + b"\n" for item in items))
+
+
+def build_scenario(folder: Path, hours: float, *, accounts: bool = False) -> Scenario:
+    """The iran2009 scenario (seed 1) cut to ``hours``, written to ``folder``, with analyze's alerts;
+    ``accounts``: with the account tactics of :func:`with_account_tactics` woven in."""
     feed = folder / "feed.jsonl"
     write_scenario(
         "iran2009", seed=1, hours=hours, rate=None, feed_path=feed, truth_path=folder / "truth.json"
     )
+    if accounts:
+        with_account_tactics(feed)
     alerts_path = folder / "alerts.jsonl"
     with alerts_path.open("wb") as alerts_out:
         # As the stack sees the feed: ids, authors and mentions pseudonymized by the replayer.
@@ -167,7 +218,7 @@ def build_scenario(folder: Path, hours: float) -> Scenario:
             feed, engine=Engine(), alerts_out=alerts_out, pseudonymizer=Pseudonymizer(load_key())
         )
     alerts = [orjson.loads(line) for line in alerts_path.read_bytes().splitlines()]
-    posts = list(read_feed(feed))
+    posts = [item for item in read_feed(feed, build=feed_item) if not isinstance(item, Deletion)]
     last_ts = max(post.ts for post in posts)
     return Scenario(
         feed=feed,

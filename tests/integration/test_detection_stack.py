@@ -21,6 +21,11 @@ def scenario(tmp_path_factory) -> Scenario:
     return build_scenario(tmp_path_factory.mktemp("scenario"), HOURS)
 
 
+@pytest.fixture(scope="module")
+def accounts_scenario(tmp_path_factory) -> Scenario:
+    return build_scenario(tmp_path_factory.mktemp("accounts"), HOURS, accounts=True)
+
+
 def stream(
     kafka_bootstrap, workers, scenario: Scenario, tmp_path, *, worker_count: int, speed: str
 ) -> list[dict]:
@@ -76,3 +81,17 @@ def test_a_paced_replay_raises_the_same_alerts(kafka_bootstrap, workers, scenari
     # 8 event hours at 600x take 48 s of wall time: pacing and batching differ from --speed max.
     streamed = stream(kafka_bootstrap, workers, scenario, tmp_path, worker_count=1, speed="600")
     assert canonical(streamed) == canonical(scenario.alerts)
+
+
+def test_the_oracle_raises_the_account_alerts_on_the_accounts_scenario(accounts_scenario):
+    assert {alert["type"] for alert in accounts_scenario.alerts} >= {"deletion", "coordination", "relocation"}
+
+
+@pytest.mark.parametrize("worker_count", [1, 2])
+def test_account_alerts_equal_analyze_with_deletion_notices_in_the_feed(
+    kafka_bootstrap, workers, accounts_scenario, tmp_path, worker_count
+):
+    streamed = stream(
+        kafka_bootstrap, workers, accounts_scenario, tmp_path, worker_count=worker_count, speed="max"
+    )
+    assert canonical(streamed) == canonical(accounts_scenario.alerts)
