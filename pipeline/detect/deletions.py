@@ -53,7 +53,12 @@ class DeletionTest:
         term_status: dict[str, tuple[float, float]] = {}
         for region in sorted(set(count) | set(self._deletion_levels)):
             level = self._deletion_levels.get(region)
-            expected = max(level.value if level is not None else 0.0, cfg.deletion_floor)
+            # More posts lately, more deletions: the level scales up (never down) with the region's volume
+            # in this and the last window against its usual level.
+            usual = ctx.levels.get(region, 0.0)
+            busy = max(ctx.vol.get(region, 0), self._deletion_prev_vol.get(region, 0))
+            scale = max(1.0, busy / usual) if usual > 0 else 1.0
+            expected = max((level.value if level is not None else 0.0) * scale, cfg.deletion_floor)
             observed = count.get(region, 0)
             public = region if region != NO_REGION else None
             status[region] = (float(observed), round(expected, 3))
@@ -162,6 +167,7 @@ class DeletionTest:
             if factor > 0.0:
                 level.update(observed, cfg.share_alpha * factor)
         self._deletion_status = (status, term_status)
+        self._deletion_prev_vol = {region: n for region, n in ctx.vol.items() if n}
 
     def _continue_deletion(self, ctx: Closing, ident: str, observed: float, expected: float) -> None:
         episode = self._episodes[ident]

@@ -119,6 +119,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         self._book = AuthorBook(cfg.account_retention_seconds)
         self._post_index = PostIndex(cfg.post_retention_seconds, cfg.post_index_limit)
         self._deletion_levels: dict[str, Level] = {}
+        self._deletion_prev_vol: dict[str, int] = {}  # region -> posts in the last closed window
         self._relocation_levels: dict[str, Level] = {}
         self._cluster_level = Level()
         self._signed_windows: list[list[Signed]] = []
@@ -679,6 +680,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                 "posts": self._post_index.dump(vocabulary),
                 "evicted": self._post_index.evicted,
                 "deletion_levels": {region: level.dump() for region, level in self._deletion_levels.items()},
+                "deletion_prev_vol": self._deletion_prev_vol,
                 "relocation_levels": {
                     region: level.dump() for region, level in self._relocation_levels.items()
                 },
@@ -760,6 +762,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             )
             detector._post_index.evicted = accounts["evicted"]
             detector._deletion_levels = {r: Level(*v) for r, v in accounts["deletion_levels"].items()}
+            detector._deletion_prev_vol = dict(accounts["deletion_prev_vol"])
             detector._relocation_levels = {r: Level(*v) for r, v in accounts["relocation_levels"].items()}
             detector._cluster_level = Level(*accounts["cluster_level"])
             detector._signed_windows = [

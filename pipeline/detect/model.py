@@ -101,7 +101,7 @@ class DetectorConfig:
     # Deletion (per region "*", and per term and region): deletions per window against their level (the
     # region) or the term's share of the region's posts (the term). Poisson upper tail, ratio, minimums.
     deletion_ratio: float = 3.0
-    deletion_p: float = 1e-6
+    deletion_p: float = 1e-8  # as filtering and surges: thousands of region and term tests a day
     deletion_min_count: int = 10
     deletion_min_authors: int = 3
     deletion_floor: float = 1.0  # expected deletions per window never below this

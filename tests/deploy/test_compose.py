@@ -24,7 +24,7 @@ from tests.support import REPO
 COMPOSE_FILE = REPO / "docker-compose.yml"
 PROMETHEUS_FILE = REPO / "deploy" / "prometheus" / "prometheus.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
-SERVICES = ("kafka", "worker", "replay", "prometheus", "grafana")
+SERVICES = ("kafka", "worker", "replay", "prometheus", "alertmanager", "grafana")
 WORKER_METRICS_PORT = 9108
 REPLAY_METRICS_PORT = 9109
 # Written by another change; until it lands Docker creates an empty directory and Grafana shows no dashboard.
@@ -131,7 +131,7 @@ def test_worker_can_be_scaled(services):
     assert _environment(worker)["METRICS_PORT"] == str(WORKER_METRICS_PORT)
 
 
-@pytest.mark.parametrize("name", ["kafka", "worker", "prometheus", "grafana"])
+@pytest.mark.parametrize("name", ["kafka", "worker", "prometheus", "alertmanager", "grafana"])
 def test_long_running_services_have_a_healthcheck(services, name):
     healthcheck = services[name].get("healthcheck")
     assert healthcheck, f"{name} has no healthcheck"
@@ -150,7 +150,13 @@ def test_worker_healthcheck_asks_the_health_endpoint_with_python(services):
 
 @pytest.mark.parametrize(
     ("name", "dependency"),
-    [("worker", "kafka"), ("replay", "kafka"), ("prometheus", "worker"), ("grafana", "prometheus")],
+    [
+        ("worker", "kafka"),
+        ("replay", "kafka"),
+        ("prometheus", "worker"),
+        ("prometheus", "alertmanager"),
+        ("grafana", "prometheus"),
+    ],
 )
 def test_services_wait_for_healthy_dependencies(services, name, dependency):
     depends_on = services[name].get("depends_on")
@@ -184,6 +190,7 @@ def test_mounted_paths_exist_in_the_repository(services):
     ("name", "source", "target"),
     [
         ("prometheus", "./deploy/prometheus", "/etc/prometheus"),
+        ("alertmanager", "./deploy/alertmanager", "/etc/alertmanager"),
         ("grafana", "./deploy/grafana/provisioning", "/etc/grafana/provisioning"),
         ("grafana", "./deploy/grafana/dashboards", "/var/lib/grafana/dashboards"),
         ("replay", "./feeds", "/feeds"),
@@ -375,12 +382,25 @@ def test_published_ports_are_bound_to_loopback(services, name):
 
 
 def test_the_ports_an_operator_reaches_are_published_on_loopback(services):
-    published = {name: services[name].get("ports") for name in ("kafka", "prometheus", "grafana")}
+    published = {
+        name: services[name].get("ports") for name in ("kafka", "prometheus", "alertmanager", "grafana")
+    }
     assert published == {
         "kafka": ["127.0.0.1:9092:9092"],
         "prometheus": ["127.0.0.1:9090:9090"],
+        "alertmanager": ["127.0.0.1:9093:9093"],
         "grafana": ["127.0.0.1:3000:3000"],
     }
+
+
+def test_every_service_in_the_file_publishes_on_loopback_only(services):
+    # Whatever services the file has, not only those this module knows; long syntax (host_ip) too.
+    for name, service in services.items():
+        for port in service.get("ports") or []:
+            if isinstance(port, dict):
+                assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port!r} beyond 127.0.0.1"
+            else:
+                assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port!r} beyond 127.0.0.1"
 
 
 def test_kafka_speaks_only_sasl_ssl_with_acls(services):

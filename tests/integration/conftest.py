@@ -158,8 +158,9 @@ class Scenario:
 
 def with_account_tactics(feed: Path) -> None:
     """Rewrites a generated feed with what the account detectors look for (issue 18): background
-    deletions, a mass self-deletion in IR, a campaign of 30 new accounts posting one claim in
-    near-identical words, and half the US authors posting as IR in the last hour."""
+    deletions, a mass self-deletion in IR (of the posts of the middle tenth, a tenth of the feed later), a
+    campaign of 30 new accounts posting one claim in near-identical words (at three quarters), and half
+    the US authors posting as IR in the last sixth."""
     import random
     from dataclasses import replace
 
@@ -169,19 +170,19 @@ def with_account_tactics(feed: Path) -> None:
     rng = random.Random(18)
     posts = list(read_feed(feed))
     first, last = min(p.ts for p in posts), max(p.ts for p in posts)
-    hour = 3600.0
+    span = last - first
     movers = set(sorted({p.author for p in posts if p.region == "US" and p.author})[::2])
     items: list = []
     for post in posts:
-        if post.author in movers and post.ts > last - hour:
+        if post.author in movers and post.ts > last - span / 6:
             post = replace(post, region="IR")
         items.append(post)
-        age = post.ts - first
-        if post.region == "IR" and 4 * hour <= age < 5 * hour and rng.random() < 0.5:
-            items.append(Deletion(id=post.id, ts=post.ts + hour, author=post.author))
+        age = (post.ts - first) / span
+        if post.region == "IR" and 0.45 <= age < 0.55 and rng.random() < 0.5:
+            items.append(Deletion(id=post.id, ts=post.ts + span / 10, author=post.author))
         elif rng.random() < 0.02 and post.ts + 600 < last:
             items.append(Deletion(id=post.id, ts=post.ts + 600, author=post.author))
-    start = first + 6.5 * hour
+    start = first + 0.75 * span
     twists = ["", "now", "friends", "please", "at all", "brothers"]
     for i in range(30):
         claim = "Mousavi supporters are attacking police in Vanak square, do not trust them"

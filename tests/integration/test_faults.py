@@ -50,11 +50,19 @@ STOP_BOUND_SECONDS = 45
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Scenario:
-    return build_scenario(tmp_path_factory.mktemp("fault-scenario"), HOURS)
+    # With the account tactics (deletion notices, a campaign, relocations): their state is restored too.
+    return build_scenario(tmp_path_factory.mktemp("fault-scenario"), HOURS, accounts=True)
 
 
 def test_the_oracle_raises_every_kind_of_alert_and_no_record_twice(scenario):
-    assert {alert["type"] for alert in scenario.alerts} == {"outage", "filtering", "surge"}
+    assert {alert["type"] for alert in scenario.alerts} == {
+        "outage",
+        "filtering",
+        "surge",
+        "deletion",
+        "coordination",
+        "relocation",
+    }
     assert len(canonical(scenario.alerts)) == len(set(canonical(scenario.alerts)))
     assert len(scenario.ids) == scenario.posts, "the generated ids are unique"
 
