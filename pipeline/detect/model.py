@@ -96,8 +96,8 @@ class DetectorConfig:
     # counts at home. Posts are remembered post_retention_seconds (at most post_index_limit of them) so a
     # deletion counts against the terms and region its post had.
     account_retention_seconds: float = 7 * 86400.0
-    post_retention_seconds: float = 24 * 3600.0
-    post_index_limit: int = 500_000
+    post_retention_seconds: float = 12 * 3600.0
+    post_index_limit: int = 100_000  # snapshots carry the index: ~45 bytes a post
     # Deletion (per region "*", and per term and region): deletions per window against their level (the
     # region) or the term's share of the region's posts (the term). Poisson upper tail, ratio, minimums.
     deletion_ratio: float = 3.0

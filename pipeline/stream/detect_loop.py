@@ -112,6 +112,7 @@ class DetectLoop:
         self.unsaved = 0  # records folded since the last snapshot
         self._published: AlertPosition | None = None
         self._last_snapshot = -float("inf")
+        self._snapshot_cost = 0.0  # how long the last snapshot took (the next waits ten times that)
         self._gap_rereads: dict[int, int] = {}
 
     @property
@@ -163,11 +164,9 @@ class DetectLoop:
             folded += 1
             window_closed = window_closed or _window_closed(detector, watermark_before)
         idle = not records
-        if (
-            self.unsaved
-            and (window_closed or idle)
-            and self.clock() - self._last_snapshot >= self.snapshot_seconds
-        ):
+        # Busy, a big state is saved less often: saving it takes at most about a tenth of the time.
+        wait = self.snapshot_seconds if idle else max(self.snapshot_seconds, 10 * self._snapshot_cost)
+        if self.unsaved and (window_closed or idle) and self.clock() - self._last_snapshot >= wait:
             await self.checkpoint()
         return folded
 
@@ -179,7 +178,9 @@ class DetectLoop:
         if not self.unsaved:
             return
         await self.sink.flush()
+        started = self.clock()
         await self.store.save(orjson.dumps(self.state.snapshot()), self.state.input_offset)
+        self._snapshot_cost = self.clock() - started
         self.counts.snapshots += 1
         self.unsaved = 0
         await self.source.commit(self.state.input_offset + 1)

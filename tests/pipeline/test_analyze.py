@@ -125,7 +125,9 @@ def test_analyze_reads_deletion_notices_and_counts_those_of_posts_never_seen(tmp
     feed = tmp_path / "feed.jsonl"
     ts = 1245000000.0
     lines = [
-        Post(id="p1", ts=ts, text="Basij shooting at protesters in Tehran", author="a", region="IR").to_json(),
+        Post(
+            id="p1", ts=ts, text="Basij shooting at protesters in Tehran", author="a", region="IR"
+        ).to_json(),
         Deletion(id="p1", ts=ts + 60, author="a").to_json(),
         Deletion(id="unknown", ts=ts + 61).to_json(),
         Post(id="p2", ts=ts + 900, text="Calm in Shiraz tonight", author="b", region="IR").to_json(),

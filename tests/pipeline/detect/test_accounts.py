@@ -309,7 +309,6 @@ def test_a_restored_snapshot_continues_exactly():
 @pytest.mark.parametrize("sources", [2, 3])
 def test_alerts_do_not_depend_on_how_sources_keyed_by_author_interleave(sources):
     events = tactics_stream()
-    whole = run(events)
     # Each author's posts and notices go to one source, in order; the sources interleave at random.
     queues: list[list] = [[] for _ in range(sources)]
     ordered = []

@@ -4,6 +4,7 @@ rebalances, alerts already published and records seen twice, against one uninter
 from __future__ import annotations
 
 import asyncio
+import itertools
 import zlib
 from dataclasses import dataclass, field
 
@@ -409,4 +410,32 @@ def test_offsets_never_handed_out_even_when_read_again_are_skipped_not_lost(dete
     source = WithControlRecord([*detect_log[:missing], b"(a control record)", *detect_log[missing:]])
     loop, sink = run_to_end(source)
     assert loop.counts.gaps == MAX_GAP_REREADS + 1 and loop.counts.skipped == 1 and loop.counts.lost == 0
+    assert sink.records() == expected
+
+
+def test_a_slow_snapshot_makes_the_next_wait_ten_times_as_long_and_alerts_stay_the_same(detect_log, expected):
+    clock = Clock()
+    saved_at: list[float] = []
+
+    @dataclass
+    class SlowStore(MemoryStore):
+        async def save(self, snapshot: bytes, input_offset: int) -> None:
+            clock.now += 3.0  # saving a big state takes 3 s
+            saved_at.append(clock.now)
+            await MemoryStore.save(self, snapshot, input_offset)
+
+    source, store, sink = MemorySource(detect_log), SlowStore(), MemorySink()
+    loop = DetectLoop(new_engine(), store=store, sink=sink, source=source, snapshot_seconds=0.5, clock=clock)
+
+    async def go() -> None:
+        await loop.start()
+        await run_until(loop, source)
+        await sink.flush()
+
+    asyncio.run(go())
+    fast_store = MemoryStore()
+    run_to_end(MemorySource(detect_log), store=fast_store)
+    assert 2 <= len(saved_at) < len(fast_store.saves)  # the slow state was saved less often
+    busy = saved_at[:-1]  # the last save is the idle one, never put off
+    assert all(later - earlier >= 30.0 for earlier, later in itertools.pairwise(busy))
     assert sink.records() == expected
