@@ -12,7 +12,7 @@ KAFKA := deploy/kafka/kafka.sh
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
 
-system-deps: ## check java, mvn, prometheus and docker-compose, installing them with apt-get when missing (root on Debian)
+system-deps: ## check java, mvn, prometheus, alertmanager and docker-compose, installing them with apt-get when missing (root on Debian)
 	@bash scripts/system-deps.sh
 
 $(VENV)/.installed: pyproject.toml
@@ -54,9 +54,11 @@ format: $(VENV)/.installed ## format the code with ruff
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-prom-check: system-deps ## promtool: check the Prometheus config and rules, run the rule unit tests
+prom-check: system-deps ## promtool and amtool: check the Prometheus and Alertmanager configs and the rules, run the rule and routing tests
 	promtool check config deploy/prometheus/prometheus.yml
 	promtool test rules deploy/prometheus/tests/*.yml
+	amtool check-config deploy/alertmanager/alertmanager.yml
+	bash deploy/alertmanager/test-routes.sh deploy/alertmanager/alertmanager.yml
 
 compose-check: system-deps $(VENV)/.installed ## validate docker-compose.yml with docker-compose config
 	docker-compose -f docker-compose.yml config -q
@@ -68,8 +70,8 @@ unit: $(VENV)/.installed ## unit tests only (no broker)
 test: install lint prom-check compose-check ## install what is needed and run every test, integration tests on a real broker
 	$(VENV)/bin/pytest
 
-demo: install ## start Kafka and a worker, replay the seed feed in about a minute, show the metrics
-	@bash scripts/demo.sh
+demo: install ## Kafka, a worker, Prometheus, Alertmanager; two days of iran2009 live in ~2 min (python -m demo --help)
+	@$(PY) -m demo
 
 bench: install ## measure throughput and latency on a real broker (BENCH_POSTS, default 1,000,000); writes bench-results.json and bench-security.json
 	$(PY) -m bench.run
