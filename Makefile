@@ -87,4 +87,4 @@ seed-feed: $(VENV)/.installed ## rebuild replay/data/seed_feed.jsonl from the se
 	$(PY) -m replay build-seed-feed
 
 clean: kafka-stop ## stop the broker and remove .venv, .kafka and caches
-	rm -rf $(VENV) .kafka .pipeline-data .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .kafka .pipeline-data .demo .pytest_cache .ruff_cache *.egg-info
