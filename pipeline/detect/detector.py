@@ -199,11 +199,9 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             new = ts - created < NEW_ACCOUNT_SECONDS
             if not new:
                 return
-        else:  # age unknown: no history in the stream, once the stream has one
-            history = self.config.coordination_history_seconds
+        else:  # age unknown: no history in the stream (whether the stream has one yet is decided at close)
             new = False
-            origin = self._origin  # the stream's history starts with its first closed window
-            if ts - first > history or origin is None or ts - origin < history:
+            if ts - first > self.config.coordination_history_seconds:
                 return
         post_id = post_id if post_id is not None else f"{obs.author}@{ts}"
         digest = zlib.crc32(post_id.encode())
@@ -421,6 +419,10 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         signed = window.signed
         signed.sort()
         del signed[cfg.coordination_sample :]
+        # An account of unknown age "has no history" only once the stream has an hour of its own (from
+        # the first window closed: known here whatever order the sources' posts arrived in).
+        history = cfg.coordination_history_seconds
+        signed = [post for post in signed if post.new or post.ts - self._origin >= history]
         self._coordination(ctx, signed)
         self._book.expire(start)
         self._post_index.expire(start)
