@@ -56,7 +56,7 @@ MAY_BE_EMPTY = {
     ("censorship-watch", "Suppressed watchlist terms", ""): (
         "WatchlistTermSuppressed has `for: 5m` of wall time; the whole replay takes about a minute"
     ),
-    ("censorship-watch", "Coordination cluster sizes", ""): (
+    ("censorship-watch", "Coordination cluster sizes", "A"): (
         "the feed has no campaign, so no cluster is open (tests/pipeline/detect/test_accounts.py and the "
         "tactics scenario raise them)"
     ),
