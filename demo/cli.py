@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     interactive = terminal and sys.stdin.isatty()
     keep = config.keep if config.keep is not None else interactive
     speed = max((feed.last_ts - feed.first_ts) / config.seconds, 1e-3)
+    # Ctrl-C always interrupts, also when the demo was started from a background job (SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     stack = Stack(config, run_dir, say)
