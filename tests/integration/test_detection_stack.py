@@ -27,9 +27,17 @@ def accounts_scenario(tmp_path_factory) -> Scenario:
 
 
 def stream(
-    kafka_bootstrap, workers, scenario: Scenario, tmp_path, *, worker_count: int, speed: str
+    kafka_bootstrap,
+    workers,
+    scenario: Scenario,
+    tmp_path,
+    *,
+    worker_count: int,
+    speed: str,
+    prefix: str = "det",
 ) -> list[dict]:
-    running = [workers(f"det-{speed}-{worker_count}", partitions=4) for _ in range(worker_count)]
+    # The name is the topics' and the group's: each test (prefix, speed, workers) has its own.
+    running = [workers(f"{prefix}-{speed}-{worker_count}", partitions=4) for _ in range(worker_count)]
     name = running[0]
     sent = subprocess.run(
         python_module("replay", "send", str(scenario.feed), "--bootstrap", kafka_bootstrap,
@@ -92,6 +100,12 @@ def test_account_alerts_equal_analyze_with_deletion_notices_in_the_feed(
     kafka_bootstrap, workers, accounts_scenario, tmp_path, worker_count
 ):
     streamed = stream(
-        kafka_bootstrap, workers, accounts_scenario, tmp_path, worker_count=worker_count, speed="max"
+        kafka_bootstrap,
+        workers,
+        accounts_scenario,
+        tmp_path,
+        worker_count=worker_count,
+        speed="max",
+        prefix="accounts",
     )
     assert canonical(streamed) == canonical(accounts_scenario.alerts)
