@@ -239,14 +239,20 @@ class Stack:
         self.bootstrap = bootstrap
         return bootstrap
 
-    def start_alertmanager(self, webhook: str | None = None) -> str | None:
-        """Alertmanager on the project's routes, its receivers' webhooks sent to ``webhook``."""
-        binary = shutil.which(self.config.alertmanager_bin)
+    def _installed(self, name: str, command: str, package: str) -> str | None:
+        """The path of ``command``, or None after saying the demo goes on without it."""
+        binary = shutil.which(command)
         if binary is None:
             self.say(
-                f"Alertmanager ({self.config.alertmanager_bin}) is not installed: going on without it "
-                "(Debian: apt-get install prometheus-alertmanager, or make system-deps)"
+                f"{name} ({command}) is not installed: going on without it "
+                f"(Debian: apt-get install {package}, or make system-deps)"
             )
+        return binary
+
+    def start_alertmanager(self, webhook: str | None = None) -> str | None:
+        """Alertmanager on the project's routes, its receivers' webhooks sent to ``webhook``."""
+        binary = self._installed("Alertmanager", self.config.alertmanager_bin, "prometheus-alertmanager")
+        if binary is None:
             return None
         base = None
         if ALERTMANAGER_CONFIG.is_file():
@@ -275,12 +281,8 @@ class Stack:
         return self.alertmanager_url
 
     def start_prometheus(self, worker_port: int, replay_port: int) -> str | None:
-        binary = shutil.which(self.config.prometheus_bin)
+        binary = self._installed("Prometheus", self.config.prometheus_bin, "prometheus")
         if binary is None:
-            self.say(
-                f"Prometheus ({self.config.prometheus_bin}) is not installed: going on without it "
-                "(Debian: apt-get install prometheus, or make system-deps)"
-            )
             return None
         alertmanager = self.alertmanager_url.removeprefix("http://") if self.alertmanager_url else None
         config = prometheus_config(

@@ -95,3 +95,14 @@ def scrape(url: str) -> dict[str, float]:
 
 def python_module(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminates a helper process (Prometheus, Alertmanager, ...), killing it after 15 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

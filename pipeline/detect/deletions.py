@@ -48,7 +48,6 @@ class DeletionTest:
                 region = (self._book.home(author, ts) if author is not None else None) or NO_REGION
             count[region] = count.get(region, 0) + 1
             authors.setdefault(region, set()).add(author if author is not None else "#" + post_id)
-        self.deletions_seen += len(deleted)
         status: dict[str, tuple[float, float]] = {}
         term_status: dict[str, tuple[float, float]] = {}
         for region in sorted(set(count) | set(self._deletion_levels)):

@@ -125,11 +125,9 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         self._signed_windows: list[list[Signed]] = []
         self._clusters: dict[str, Cluster] = {}  # open coordination episodes by alert key
         self.relocations_total: dict[str, int] = {}  # destination -> relocations in closed windows
-        self.deletions_seen = 0  # deletion notices in closed windows
         self.unknown_deletions = 0  # ... whose post was never seen (or forgotten)
         self.late_deletions = 0
         self._deletion_status: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # per region, per term
-        self._relocation_counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------------------------------------
     # The hot path.
@@ -560,7 +558,6 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             surge=bounded,
             deletions={region: pair for region, pair in self._deletion_status[0].items()},
             term_deletions=dict(self._deletion_status[1]),
-            relocations={region: n for region, n in self._relocation_counts.items() if n},
             clusters={key: cluster.accounts for key, cluster in sorted(self._clusters.items())},
         )
 
@@ -690,13 +687,11 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                 "signed_windows": [[list(post) for post in posts] for posts in self._signed_windows],
                 "clusters": {key: cluster.dump() for key, cluster in self._clusters.items()},
                 "relocations_total": self.relocations_total,
-                "deletions_seen": self.deletions_seen,
                 "unknown_deletions": self.unknown_deletions,
                 "late_deletions": self.late_deletions,
                 "deletion_status": [
                     {region: list(pair) for region, pair in part.items()} for part in self._deletion_status
                 ],
-                "relocation_counts": self._relocation_counts,
             },
         }
         state["vocabulary"] = list(vocabulary)
@@ -774,7 +769,6 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                 key: Cluster(ident, set(bands), n) for key, (ident, bands, n) in accounts["clusters"].items()
             }
             detector.relocations_total = dict(accounts["relocations_total"])
-            detector.deletions_seen = accounts["deletions_seen"]
             detector.unknown_deletions = accounts["unknown_deletions"]
             detector.late_deletions = accounts["late_deletions"]
             status, term_status = accounts["deletion_status"]
@@ -782,5 +776,4 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                 {r: tuple(pair) for r, pair in status.items()},
                 {k: tuple(pair) for k, pair in term_status.items()},
             )
-            detector._relocation_counts = dict(accounts["relocation_counts"])
         return detector

@@ -214,9 +214,7 @@ class WindowStatus:
     expected_volume: dict[str, float]
     surge: dict[str, tuple[float, float]]
     # Accounts (issue 18): per region, deletions in the window and what the baseline expected; per
-    # watchlist term (key "<term>|<region>"), the same; relocations per destination; open coordination
-    # clusters with their accounts.
+    # watchlist term (key "<term>|<region>"), the same; open coordination clusters with their accounts.
     deletions: dict[str, tuple[float, float]] = field(default_factory=dict)
     term_deletions: dict[str, tuple[float, float]] = field(default_factory=dict)
-    relocations: dict[str, int] = field(default_factory=dict)
     clusters: dict[str, int] = field(default_factory=dict)

@@ -9,6 +9,7 @@ count at home, so the wave neither hides filtering in the destination nor makes 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from pipeline.detect.baseline import Level
 from pipeline.detect.closing import Closing, Episode
@@ -20,11 +21,9 @@ class RelocationTest:
 
     def _relocations(self, ctx: Closing, moved: dict[str, dict[str, str]]) -> None:
         cfg = self.config
-        counts: dict[str, int] = {}
         for destination in sorted(set(moved) | set(self._relocation_levels)):
             movers = moved.get(destination, {})
             observed = len(movers)
-            counts[destination] = observed
             self.relocations_total[destination] = self.relocations_total.get(destination, 0) + observed
             level = self._relocation_levels.get(destination)
             if level is None:
@@ -45,17 +44,14 @@ class RelocationTest:
                 if log_p < math.log(cfg.relocation_p):
                     factor = 0.0
                     if ctx.live:
-                        origins: dict[str, int] = {}
-                        for origin in movers.values():
-                            origins[origin] = origins.get(origin, 0) + 1
+                        origins = dict(sorted(Counter(movers.values()).items()))
                         self._raise(
                             ctx,
                             Episode("relocation", "*", destination, ctx.start, "*"),
                             float(observed),
                             expected,
                             log_p,
-                            evidence={"authors": observed, "from": dict(sorted(origins.items()))},
+                            evidence={"authors": observed, "from": origins},
                         )
             if factor > 0.0:
                 level.update(observed, cfg.share_alpha * factor)
-        self._relocation_counts = counts

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import RunningWorker, Scenario, build_scenario
-from tests.support import REPO, free_port, python_module, wait_until
+from tests.support import REPO, free_port, python_module, stop_process, wait_until
 
 yaml = pytest.importorskip("yaml")
 
@@ -104,16 +104,6 @@ def _binary(*names: str) -> str:
     pytest.fail(f"{names[0]} is not installed (make system-deps installs it from Debian's packages)")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _start(name: str, command: list[str], folder: Path, ready_url: str) -> subprocess.Popen[bytes]:
     """Starts ``command``, logging to ``folder``/``name``.log, and waits for ``ready_url`` to answer 200."""
     log_path = folder / f"{name}.log"
@@ -128,7 +118,7 @@ def _start(name: str, command: list[str], folder: Path, ready_url: str) -> subpr
     try:
         wait_until(ready, timeout=30, what=f"{name} to be ready")
     except BaseException:
-        _stop(process)
+        stop_process(process)
         raise
     return process
 
@@ -281,7 +271,7 @@ def test_a_filtering_episode_reaches_the_webhook_through_alertmanager(
         )
     finally:
         for process in reversed(started):
-            _stop(process)
+            stop_process(process)
 
     payload, alert = delivered[0]
     labels = alert["labels"]

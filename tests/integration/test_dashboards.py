@@ -29,10 +29,12 @@ import pytest
 from kafka import KafkaProducer
 
 from feed import read_feed
+from feed.model import Deletion
+from feed.reader import feed_item
 from pipeline.detect import DetectorConfig
 from replay.generate import write_scenario
-from tests.integration.conftest import RunningWorker, start_worker
-from tests.support import REPO, as_sent, free_port, python_module, wait_until
+from tests.integration.conftest import RunningWorker, start_worker, with_account_tactics
+from tests.support import REPO, as_sent, free_port, python_module, stop_process, wait_until
 
 yaml = pytest.importorskip("yaml")
 
@@ -57,33 +59,9 @@ MAY_BE_EMPTY = {
         "WatchlistTermSuppressed has `for: 5m` of wall time; the whole replay takes about a minute"
     ),
     ("censorship-watch", "Coordination cluster sizes", "A"): (
-        "the feed has no campaign, so no cluster is open (tests/pipeline/detect/test_accounts.py and the "
-        "tactics scenario raise them)"
+        "an instant query: the feed's campaign cluster has ended long before the replay does"
     ),
 }
-
-
-def with_account_signals(feed: Path) -> list:
-    """The scenario's posts plus what the account panels need: 1 in 20 posts deleted 10 minutes after it
-    was posted, and half the US authors posting as IR in the last two hours (relocations)."""
-    from dataclasses import replace
-
-    from feed.model import Deletion
-
-    posts = list(read_feed(feed))
-    last = max(post.ts for post in posts)
-    us_authors = sorted({post.author for post in posts if post.region == "US" and post.author})
-    movers = set(us_authors[::2])
-    items: list = []
-    for index, post in enumerate(posts):
-        if post.author in movers and post.ts > last - 2 * 3600:
-            post = replace(post, region="IR")
-        items.append(post)
-        if index % 20 == 0 and post.ts + 600 < last:
-            items.append(Deletion(id=post.id, ts=post.ts + 600, author=post.author))
-    items.sort(key=lambda item: item.ts)
-    feed.write_bytes(b"".join(item.to_json() + b"\n" for item in items))
-    return [item for item in items if not isinstance(item, Deletion)]
 
 
 def _dashboards() -> list[dict[str, Any]]:
@@ -193,19 +171,9 @@ def _start_prometheus(folder: Path, targets: dict[str, str]) -> tuple[subprocess
     try:
         wait_until(ready, timeout=30, what="Prometheus to be ready")
     except BaseException:
-        _stop(process)
+        stop_process(process)
         raise
     return process, prometheus
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- the stack -------------------------------------------------------------------------------------------
@@ -234,7 +202,8 @@ def stack(kafka_bootstrap, tmp_path_factory) -> Iterator[Stack]:
     write_scenario(
         "iran2009", seed=1, hours=HOURS, rate=None, feed_path=feed, truth_path=folder / "truth.json"
     )
-    posts = with_account_signals(feed)
+    with_account_tactics(feed)  # deletions, a campaign and relocations for the account panels
+    posts = [item for item in read_feed(feed, build=feed_item) if not isinstance(item, Deletion)]
     final_watermark = max(post.ts for post in posts) - DetectorConfig().lateness_seconds - 60
     # start_worker is what the `workers` fixture runs; called here so one stack serves the whole module.
     worker = start_worker(kafka_bootstrap, f"dash{uuid.uuid4().hex[:8]}", folder, partitions=PARTITIONS)
@@ -310,7 +279,7 @@ def stack(kafka_bootstrap, tmp_path_factory) -> Iterator[Stack]:
             replay.kill()
             replay.wait()
         if prometheus_process is not None:
-            _stop(prometheus_process)
+            stop_process(prometheus_process)
         worker.stop()
 
 
