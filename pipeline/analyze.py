@@ -17,9 +17,10 @@ from feed.model import item_from_record
 from feed.pseudonyms import Pseudonymizer, load_key
 from feed.taxonomy import ALERT_TYPES
 from pipeline.classify import CATEGORIES, PRIORITIES
-from pipeline.detect import Alert
+from pipeline.detect import Alert, Detector
 from pipeline.engine import Engine, EngineError
 from pipeline.records import ClassifiedPost
+from pipeline.settings import Settings
 
 
 @dataclass
@@ -118,7 +119,11 @@ def run_analyze(
     if not feed.is_file():
         print(f"pipeline: feed not found: {feed}", file=sys.stderr)
         return 2
-    engine = Engine()
+    try:  # the same detection settings as the worker's (ACCOUNT_RETENTION_SECONDS, ...): the same alerts
+        engine = Engine(detector=Detector(Settings.from_env().detector_config()))
+    except ValueError as exc:  # a bad setting in the environment, named
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return 2
     try:
         pseudonymizer = Pseudonymizer(load_key()) if pseudonymize else None
     except ValueError as exc:  # the key file cannot be read or created

@@ -209,6 +209,24 @@ class PipelineMetrics:
             ["cluster"],
             registry=self.registry,
         )
+        self.late_deletions = Counter(
+            "pipeline_late_deletions",
+            "Deletion notices older than the event-time watermark on arrival: counted here, in no window.",
+            registry=self.registry,
+        )
+        self.unknown_deletions = Counter(
+            "pipeline_unknown_deletions",
+            "Deletion notices whose post detection never saw (or had forgotten): they count toward the "
+            "author's home region and no term.",
+            registry=self.registry,
+        )
+        self.detector_state = Gauge(
+            "pipeline_detector_state_entries",
+            "What detection remembers, by kind (authors, indexed_posts, signed_posts, open_windows, "
+            "terms_tracked, episodes); bounded by the retention and limits of the detector's config.",
+            ["kind"],
+            registry=self.registry,
+        )
         self.active_episodes = Gauge(
             "pipeline_active_episodes",
             "Detection episodes open now (raised and not yet ended), by type.",
@@ -375,6 +393,8 @@ class PipelineMetrics:
                 self.surge_observed.labels(key).set(observed)
                 self.surge_expected.labels(key).set(expected)
         self._export_accounts(detector)
+        for kind, entries in detector.state_entries().items():
+            self.detector_state.labels(kind).set(entries)
         episodes = CountOf(episode["type"] for episode in detector.active_episodes())
         for kind in ALERT_TYPES:
             self.active_episodes.labels(kind).set(episodes[kind])

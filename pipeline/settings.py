@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.detect.model import DetectorConfig
+
 # Environment variable for each field.
 ENVIRONMENT = {
     "bootstrap": "KAFKA_BOOTSTRAP",
@@ -37,6 +39,9 @@ ENVIRONMENT = {
     "exactly_once": "EXACTLY_ONCE",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
+    "account_retention_seconds": "ACCOUNT_RETENTION_SECONDS",
+    "post_retention_seconds": "POST_RETENTION_SECONDS",
+    "post_index_limit": "POST_INDEX_LIMIT",
 }
 
 
@@ -96,6 +101,23 @@ class Settings:
     # by default: in make bench it cost no throughput, and read_committed readers see a post up to a
     # second later (the commit interval); 0 = at least once.
     exactly_once: bool = True
+    # What detection remembers of accounts (issue 18), in event time: an author's home region for this
+    # long after their last post, and each post (its region and terms, for its deletion) for this long,
+    # at most post_index_limit of them. The worker and `python -m pipeline analyze` both read these, and
+    # must agree for their alerts to be equal.
+    account_retention_seconds: float = 7 * 86400.0
+    post_retention_seconds: float = 12 * 3600.0
+    post_index_limit: int = 100_000
+
+    def detector_config(self, min_sources: int = 1) -> DetectorConfig:
+        """Detection's configuration from these settings (``min_sources``: the posts partitions the
+        watermark waits for; 1 for a single ordered source such as ``analyze``)."""
+        return DetectorConfig(
+            min_sources=min_sources,
+            account_retention_seconds=self.account_retention_seconds,
+            post_retention_seconds=self.post_retention_seconds,
+            post_index_limit=self.post_index_limit,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -152,8 +174,17 @@ _AT_LEAST = {
     "classify_processes": 0,
     "fault_stall_after": 0,
     "metrics_port": 0,  # 0: any free port, printed at start
+    "post_index_limit": 1,
 }
-_POSITIVE_SECONDS = ("batch_seconds", "snapshot_seconds", "health_interval", "stall_seconds", "stop_seconds")
+_POSITIVE_SECONDS = (
+    "batch_seconds",
+    "snapshot_seconds",
+    "health_interval",
+    "stall_seconds",
+    "stop_seconds",
+    "account_retention_seconds",
+    "post_retention_seconds",
+)
 _NON_NEGATIVE_SECONDS = ("align_seconds",)
 
 

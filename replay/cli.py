@@ -291,6 +291,12 @@ def _add_generate(commands) -> None:
     generate.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
     generate.add_argument("--hours", type=float, help="event-time length (default: the scenario's)")
     generate.add_argument("--rate", type=float, help="mean posts per second (default: the scenario's)")
+    generate.add_argument(
+        "--authors",
+        type=int,
+        metavar="N",
+        help="background authors, half of them in Iran (default: the scenario's; the episodes are the same)",
+    )
     generate.add_argument("-o", "--output", type=Path, required=True, help="the JSON Lines feed to write")
     generate.add_argument("--truth", type=Path, required=True, help="the ground-truth JSON to write")
     generate.set_defaults(handler=run_generate)
@@ -775,6 +781,7 @@ def run_generate(args: argparse.Namespace) -> int:
         rate=args.rate,
         feed_path=args.output,
         truth_path=args.truth,
+        authors=args.authors,
     )
     elapsed = time.monotonic() - started
     print(

@@ -2,11 +2,15 @@
 """make soak: one worker under a long replay at max speed — memory, throughput and lag over time.
 
 Starts its own broker (deploy/kafka/kafka.sh, a temporary KAFKA_DATA, free ports), generates a feed of
-SOAK_POSTS posts (``python -m replay generate --scenario stress``, cut to exactly that size), replays it
+SOAK_POSTS posts (``python -m replay generate --scenario tactics``: its three days made dense enough, with
+its deletion notices, new accounts, campaigns and relocations, so that every kind of detection state is
+exercised; cut to exactly that many posts), replays it
 at max speed into a 4-partition topic with one worker running, and every SOAK_INTERVAL seconds samples
 the worker's resident memory (VmRSS of /proc/<pid>/status), the posts it has consumed and the classify
-group's lag (end offsets minus committed offsets, asked of the broker). It reports the start, peak and
-end RSS, posts/s, and whether the lag still grows at the end; everything goes to soak-results.json.
+group's lag (end offsets minus committed offsets, asked of the broker) and what detection remembers
+(``pipeline_detector_state_entries``: authors, indexed posts, signed posts, ...). It reports the start,
+peak and end RSS, posts/s, whether the lag still grows at the end, and each kind of state at each quarter
+of the run; everything goes to soak-results.json.
 Ctrl-C (or SIGTERM) stops the replay, the worker and the broker, and removes the temporary directory.
 
 SOAK_MODE=backlog starts the worker on a backlog instead: the iran2009 week (seed 1, 923,416 posts, or its
@@ -15,8 +19,10 @@ and sampled the same way (also the partitions its event-time alignment holds pau
 up; the clock starts with the worker.
 
 Environment: SOAK_MODE (replay | backlog), SOAK_POSTS (5000000; backlog: the whole week), SOAK_INTERVAL
-(5 s), SOAK_TIMEOUT (10800 s), SOAK_SCENARIO (stress; backlog: iran2009), SOAK_DIR (parent of the
-temporary directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
+(5 s), SOAK_TIMEOUT (10800 s), SOAK_SCENARIO (tactics; stress; backlog: iran2009), SOAK_AUTHORS (300000
+background authors; replay mode), SOAK_ACCOUNT_RETENTION (86400 s: the worker's ACCOUNT_RETENTION_SECONDS,
+shorter than the feed so that authors expire during the soak), SOAK_DIR (parent of the temporary
+directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ BACKLOG_PARTITIONS = 16
 NAME = "soak"
 STRESS_RATE = 200.0  # posts/s of the stress scenario; its length is chosen to reach SOAK_POSTS
 LATENESS_SECONDS = 120  # detection's allowed lateness (pipeline.detect.DetectorConfig)
+# What detection remembers (pipeline_detector_state_entries): each must level off, not grow with the feed.
+STATE_KINDS = ("authors", "indexed_posts", "signed_posts", "open_windows", "terms_tracked", "episodes")
 
 
 def env_int(name: str, default: int) -> int:
@@ -126,19 +134,32 @@ class Broker:
             self.started = False
 
 
-def generate(feed: Path, posts: int, scenario: str) -> dict[str, Any]:
-    """A feed of exactly ``posts`` posts (or fewer, if the generator falls short): the scenario at its
-    own density, long enough for the count with a margin, cut at ``posts`` lines."""
-    hours = posts / (STRESS_RATE * 3600) * 1.05
+def feed_shape(posts: int, scenario: str) -> tuple[float, float]:
+    """(hours, posts/s) that give ``posts`` posts with a margin. A scenario laid out at fixed hours
+    (``tactics``: its episodes are placed by the hour) keeps its length and is made denser; the others
+    keep the stress density and are made longer."""
+    from replay.generate.scenarios import scenario_spec
+
+    spec = scenario_spec(scenario)
+    if spec.layout == "fixed":
+        return spec.hours, posts / (spec.hours * 3600) * 1.05
+    return posts / (STRESS_RATE * 3600) * 1.05, STRESS_RATE
+
+
+def generate(feed: Path, posts: int, scenario: str, authors: int | None = None) -> dict[str, Any]:
+    """A feed of exactly ``posts`` posts (or fewer, if the generator falls short), cut there, with the
+    deletion notices among them (``tactics`` has some; they are records of their own, counted apart)."""
+    hours, rate = feed_shape(posts, scenario)
     raw = feed.with_suffix(".full.jsonl")
     started = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "replay", "generate", "--scenario", scenario, "--seed", "1",
-         "--hours", f"{hours:.4f}", "--rate", str(STRESS_RATE),
+         "--hours", f"{hours:.4f}", "--rate", f"{rate:.4f}",
+         *(["--authors", str(authors)] if authors else []),
          "-o", str(raw), "--truth", str(feed.with_suffix(".truth.json"))],
         check=True,
     )  # fmt: skip
-    count = 0
+    count = notices = 0
     last = b""
     with raw.open("rb") as source, feed.open("wb") as out:
         for line in source:
@@ -146,13 +167,19 @@ def generate(feed: Path, posts: int, scenario: str) -> dict[str, Any]:
                 break
             out.write(line)
             last = line
-            count += 1
+            if b'"kind":"delete"' in line or b'"kind": "delete"' in line:
+                notices += 1
+            else:
+                count += 1
     raw.unlink()
     return {
         "scenario": scenario,
         "hours": round(hours, 3),
-        "rate": STRESS_RATE,
+        "rate": round(rate, 2),
+        "authors": authors,
         "posts": count,
+        "deletion_notices": notices,
+        "records": count + notices,
         "bytes": feed.stat().st_size,
         "last_ts": parse_ts(orjson.loads(last)["ts"]),
         "generate_seconds": round(time.monotonic() - started, 1),
@@ -285,11 +312,14 @@ def summarize(samples: list[dict[str, Any]], marks: dict[str, float], feed: dict
     worker_seconds = (caught_up - replay_start) if caught_up else None
     replay_seconds = (replay_end - replay_start) if replay_end else None
 
+    quarter_marks = [busy[min(len(busy) - 1, q * len(busy) // 4)] for q in (1, 2, 3, 4)] if busy else []
+
     def mb(kb: float | None) -> float | None:
         return None if kb is None else round(kb / 1024, 1)
 
     return {
         "posts": feed["posts"],
+        "deletion_notices": feed.get("deletion_notices", 0),
         "replay_seconds": None if replay_seconds is None else round(replay_seconds, 1),
         "replay_posts_per_s": round(feed["posts"] / replay_seconds) if replay_seconds else None,
         "worker_caught_up": caught_up is not None,
@@ -312,6 +342,14 @@ def summarize(samples: list[dict[str, Any]], marks: dict[str, float], feed: dict
         # At the end the lag must drain: a slope above zero means the worker falls further behind.
         "lag_growing_at_end": final_slope is not None and final_slope > 0,
         "max_partitions_paused": max((s.get("paused", 0) for s in samples), default=0),
+        # Per kind: the largest entry count, and the count at each quarter of the worker's run.
+        "detector_state": {
+            kind: {
+                "peak": max((s["state"][kind] for s in busy), default=0),
+                "quarters": [s["state"][kind] for s in quarter_marks],
+            }
+            for kind in STATE_KINDS
+        },
         "samples": len(samples),
     }
 
@@ -333,8 +371,13 @@ def main() -> int:
     posts = env_int("SOAK_POSTS", 0 if backlog else 5_000_000)  # backlog: 0 = the whole scenario
     interval = env_float("SOAK_INTERVAL", 5.0)
     timeout = env_float("SOAK_TIMEOUT", 3 * 3600.0)
-    scenario = os.environ.get("SOAK_SCENARIO") or ("iran2009" if backlog else "stress")
+    scenario = os.environ.get("SOAK_SCENARIO") or ("iran2009" if backlog else "tactics")
     partitions = BACKLOG_PARTITIONS if backlog else PARTITIONS
+    # Many more authors than the scenario's 6,000, and a retention shorter than its three days: the
+    # author book must level off as authors expire, not grow with the feed (the default, 7 days, is
+    # longer than any generated feed).
+    authors = env_int("SOAK_AUTHORS", 300_000)
+    account_retention = env_float("SOAK_ACCOUNT_RETENTION", 86400.0)
     results_path = Path(os.environ.get("SOAK_RESULTS") or "soak-results.json")
     keep = os.environ.get("SOAK_KEEP") == "1"
     work = Path(tempfile.mkdtemp(prefix="iran2009-soak-", dir=os.environ.get("SOAK_DIR") or None))
@@ -356,7 +399,9 @@ def main() -> int:
         say(f"working in {work}{' (kept)' if keep else ''}")
         say(f"generating a {scenario} feed of {f'{posts:,}' if posts else 'all its'} posts ...")
         feed = work / "feed.jsonl"
-        feed_info = generate_backlog(feed, posts, scenario) if backlog else generate(feed, posts, scenario)
+        feed_info = (
+            generate_backlog(feed, posts, scenario) if backlog else generate(feed, posts, scenario, authors)
+        )
         say(f"feed: {feed_info['posts']:,} posts, {feed_info['bytes'] / 1e6:,.0f} MB")
 
         say("starting a broker ...")
@@ -383,7 +428,9 @@ def main() -> int:
             "DETECT_TOPIC": f"{NAME}.detect",
             "ALERTS_TOPIC": f"{NAME}.alerts",
             "DEAD_LETTER_TOPIC": f"{NAME}.dead-letter",
+            "ACCOUNT_RETENTION_SECONDS": str(account_retention),
         }
+        feed_info["account_retention_seconds"] = account_retention
         # Own sessions: a Ctrl-C reaches this script only, which then stops everything in order.
         with (work / "worker.log").open("w") as log:
             worker = subprocess.Popen(
@@ -420,6 +467,7 @@ def main() -> int:
                 "rss_kb": rss_kb(worker.pid),
                 "replay_rss_kb": rss_kb(sender.pid) if sender is not None and sender.poll() is None else None,
                 "consumed": int(sample_total(metrics, "pipeline_posts_consumed_total")),
+                "notices": int(sample_total(metrics, "pipeline_deletion_notices_total")),
                 "produced": produced,
                 "lag": behind,
                 "detect_lag": int(
@@ -427,6 +475,10 @@ def main() -> int:
                 ),
                 "watermark": sample_total(metrics, "pipeline_watermark_seconds"),
                 "paused": int(sample_total(metrics, "pipeline_partitions_paused")),
+                "state": {
+                    kind: int(sample_total(metrics, "pipeline_detector_state_entries", kind=kind))
+                    for kind in STATE_KINDS
+                },
             }
             samples.append(record)
             return record
@@ -474,7 +526,8 @@ def main() -> int:
                 f"consumed={record['consumed']:>10,}  lag={record['lag']:>9,}  "
                 f"RSS={(record['rss_kb'] or 0) / 1024:7.1f} MB"
             )
-            if "replay_end" in marks and record["lag"] == 0 and record["consumed"] >= feed_info["posts"]:
+            done = record["consumed"] + record["notices"] >= feed_info.get("records", feed_info["posts"])
+            if "replay_end" in marks and record["lag"] == 0 and done:
                 marks.setdefault("caught_up", record["t"])
                 if record["watermark"] >= final_watermark:
                     marks["detect_caught_up"] = record["t"]

@@ -624,6 +624,19 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             region: region in down for region in sorted(self._groups) if region not in (LOCATED, NO_REGION)
         }
 
+    def state_entries(self) -> dict[str, int]:
+        """How much the detector remembers, by kind: what must stay bounded over a long stream (the
+        retention and limits of :class:`DetectorConfig`), exported for ``make soak`` and operators."""
+        return {
+            "authors": len(self._book),
+            "indexed_posts": len(self._post_index),
+            "signed_posts": sum(len(posts) for posts in self._signed_windows)
+            + sum(len(window.signed) for window in self._windows.values()),
+            "open_windows": len(self._windows),
+            "terms_tracked": sum(len(group.u) for group in self._groups.values()),
+            "episodes": len(self._episodes),
+        }
+
     def active_episodes(self) -> list[dict[str, Any]]:
         return [
             {

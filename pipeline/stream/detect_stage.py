@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 import mode
@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 
 from pipeline.detect import Alert
+from pipeline.detect.dedupe import DedupedDetector
 from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics
 from pipeline.records import AlertPosition
@@ -52,6 +53,27 @@ STOP_STEP_SECONDS = 15.0  # every step of a stop is bounded by this: a stop alwa
 def snapshot_topic(settings: Settings) -> str:
     # The name Faust gave the table's changelog, so a snapshot saved before issue 14 is found.
     return f"{settings.app_id}-detector-state-changelog"
+
+
+class ExportedCounts(NamedTuple):
+    """The detection counts exported as counters (the metrics take their increments)."""
+
+    late_posts: int
+    redelivered: int
+    repeated_ids: int
+    late_deletions: int
+    unknown_deletions: int
+
+
+def _counts_of(state: DedupedDetector) -> ExportedCounts:
+    detector = state.detector
+    return ExportedCounts(
+        detector.late_posts,
+        state.redelivered,
+        state.repeated_ids,
+        detector.late_deletions,
+        detector.unknown_deletions,
+    )
 
 
 class PartitionReader:
@@ -212,7 +234,7 @@ class DetectService(mode.Service):
         self._owner = asyncio.Event()  # set while this worker holds the detect partition
         self._stopping = False
         self._task: asyncio.Future | None = None
-        self._exported = (0, 0, 0)  # late posts, redelivered, repeated ids already in the metrics
+        self._exported = ExportedCounts(0, 0, 0, 0, 0)  # what the metrics hold already
         self._watermark_exported: float | None = None
 
     @property
@@ -292,7 +314,7 @@ class DetectService(mode.Service):
             source.committed = await self.consumer.committed(self.tp)
             state = loop.state
             # Counts restored with the snapshot are in some earlier owner's metrics already.
-            self._exported = (state.detector.late_posts, state.redelivered, state.repeated_ids)
+            self._exported = _counts_of(state)
             self._watermark_exported = None
             self.metrics.reset_detect_counts()
             self.metrics.detect_restore_seconds.set(time.perf_counter() - started)
@@ -325,11 +347,14 @@ class DetectService(mode.Service):
         state = loop.state
         metrics = self.metrics
         detector = state.detector
-        now = (detector.late_posts, state.redelivered, state.repeated_ids)
+        now = _counts_of(state)
         if now != self._exported:
-            metrics.late_posts.inc(now[0] - self._exported[0])
-            metrics.duplicates.labels("redelivered").inc(now[1] - self._exported[1])
-            metrics.duplicates.labels("repeated_id").inc(now[2] - self._exported[2])
+            before = self._exported
+            metrics.late_posts.inc(now.late_posts - before.late_posts)
+            metrics.duplicates.labels("redelivered").inc(now.redelivered - before.redelivered)
+            metrics.duplicates.labels("repeated_id").inc(now.repeated_ids - before.repeated_ids)
+            metrics.late_deletions.inc(now.late_deletions - before.late_deletions)
+            metrics.unknown_deletions.inc(now.unknown_deletions - before.unknown_deletions)
             self._exported = now
         metrics.export_detect_counts(loop.counts)
         if detector.watermark is not None and detector.watermark != self._watermark_exported:

@@ -14,7 +14,7 @@ from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
 from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline import runtime
-from pipeline.detect import Detector, DetectorConfig
+from pipeline.detect import Detector
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 from pipeline.stream import kafka_clients
@@ -44,7 +44,7 @@ def run(settings: Settings) -> int:
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition
     # happens to be read first (see pipeline/detect).
-    detector = Detector(DetectorConfig(min_sources=settings.posts_partitions))
+    detector = Detector(settings.detector_config(min_sources=settings.posts_partitions))
     engine = make_engine(settings.fault_engine_error, detector=detector)
     health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
     topics = declare_topics(app, settings)

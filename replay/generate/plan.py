@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from random import Random
 from typing import Any
 
@@ -385,9 +385,18 @@ def _truth(
 
 
 def prepare(
-    name: str, seed: int, hours: float | None, rate: float | None, start: float | None
+    name: str,
+    seed: int,
+    hours: float | None,
+    rate: float | None,
+    start: float | None,
+    authors: int | None = None,
 ) -> tuple[Plan, Truth]:
     spec, hours, rate, start = _resolve(name, seed, hours, rate, start)
+    if authors is not None:  # a larger (or smaller) population, half of it in Iran; the episodes are the same
+        if authors < 2:
+            raise ValueError(f"authors must be at least 2, not {authors!r}")
+        spec = replace(spec, ir_authors=authors // 2, other_authors=authors - authors // 2)
     placed, decoys = _layout(spec, seed, start, hours)
     plan = Plan(spec, seed, start, hours, rate, placed, decoys)
     return plan, _truth(spec, seed, start, hours, rate, placed, decoys)

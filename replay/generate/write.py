@@ -116,15 +116,22 @@ def _minutes(plan: Plan, seed: int) -> Iterator[tuple[float, list[_Row]]]:
 
 
 def generate(
-    name: str, *, seed: int, hours: float | None = None, rate: float | None = None, start: float | None = None
+    name: str,
+    *,
+    seed: int,
+    hours: float | None = None,
+    rate: float | None = None,
+    start: float | None = None,
+    authors: int | None = None,
 ) -> tuple[Iterator[FeedItem], Truth]:
     """The scenario's posts (streamed, in non-decreasing event time) and its ground truth.
 
     ``rate`` is the mean posts per second over the run before episodes (default per scenario),
     ``hours`` the length and ``start`` the first instant (epoch seconds). A scenario with accounts
     (``tactics``) also yields :class:`~feed.model.Deletion` notices, in event-time order with the posts.
+    ``authors`` replaces the scenario's population of background authors (half of them in Iran).
     """
-    plan, truth = prepare(name, seed, hours, rate, start)
+    plan, truth = prepare(name, seed, hours, rate, start, authors)
     if uses_accounts(plan):
         return (item for item, _ in _Tactics(plan, seed).items()), truth
     return _posts(plan, seed), truth
@@ -187,14 +194,15 @@ def write_scenario(
     truth_path: str | os.PathLike[str] | None = None,
     start: float | None = None,
     progress: Callable[[int], None] | None = None,
+    authors: int | None = None,
 ) -> tuple[int, Truth]:
     """Write the feed as JSON Lines (byte-identical to ``Post.to_json``) and the truth; returns the count
     of records written (posts, and deletion notices in a scenario with accounts).
 
     ``progress``, if given, is called with the number of records written so far, once per minute of
-    event time.
+    event time. ``authors`` replaces the scenario's population of background authors.
     """
-    plan, truth = prepare(name, seed, hours, rate, start)
+    plan, truth = prepare(name, seed, hours, rate, start, authors)
     if uses_accounts(plan):
         count = _write_items(plan, seed, Path(feed_path), progress)
         if truth_path is not None:

@@ -118,6 +118,9 @@ def test_the_account_signals_are_exported_and_a_restored_detectors_history_is_no
     assert registry.get_sample_value("pipeline_window_expected_deletions", {"region": "US"}) == 1.0
     assert registry.get_sample_value("pipeline_term_deletions", {"term": "democracy", "region": "US"}) == 1.0
     assert registry.get_sample_value("pipeline_coordination_clusters_open") == 0.0
+    # What detection remembers: authors a and b, posts p2 and p3 (p1 was deleted).
+    assert registry.get_sample_value("pipeline_detector_state_entries", {"kind": "authors"}) == 2.0
+    assert registry.get_sample_value("pipeline_detector_state_entries", {"kind": "indexed_posts"}) == 2.0
     detector.push(Observation(t0 + 1100, "GB", (), ("other",), (), 0, "b", created), "p4")
     detector.push(Observation(t0 + 2000, "US", (), ("other",), (), 0, "c", created), "p5")
     metrics.export_detector(detector)

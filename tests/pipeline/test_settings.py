@@ -61,6 +61,8 @@ def test_alignment_defaults_to_a_few_detection_windows_and_zero_turns_it_off():
         ({"KAFKA_BOOTSTRAP": "localhost"}, "'localhost' is not host:port"),
         ({"KAFKA_BOOTSTRAP": "k1:9092,k2:99999"}, "'k2:99999' is not host:port"),
         ({"METRICS_HOST": " "}, "METRICS_HOST (--metrics-host) is empty"),
+        ({"POST_INDEX_LIMIT": "0"}, "POST_INDEX_LIMIT=0 must be a whole number of at least 1"),
+        ({"ACCOUNT_RETENTION_SECONDS": "0"}, "ACCOUNT_RETENTION_SECONDS=0.0 must be a finite"),
     ],
 )
 def test_nonsense_settings_are_refused_with_one_line_naming_the_setting(env, message, capsys):
@@ -83,3 +85,21 @@ def test_a_flag_is_checked_like_its_variable():
 def test_metrics_listen_on_loopback_unless_asked():
     assert Settings.from_env({}).metrics_host == "127.0.0.1"
     assert Settings.from_env({"METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"
+
+
+def test_detection_retention_is_configured_once_for_the_worker_and_analyze():
+    from pipeline.detect import DetectorConfig
+
+    assert Settings.from_env({}).detector_config() == DetectorConfig()
+    env = {"ACCOUNT_RETENTION_SECONDS": "86400", "POST_RETENTION_SECONDS": "3600", "POST_INDEX_LIMIT": "500"}
+    config = Settings.from_env(env).detector_config(min_sources=4)
+    assert (config.account_retention_seconds, config.post_retention_seconds) == (86400.0, 3600.0)
+    assert (config.post_index_limit, config.min_sources) == (500, 4)
+
+
+def test_analyze_reads_the_same_detection_settings(monkeypatch, tmp_path, capsys):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "1", "ts": "2009-06-13T10:00:00Z", "text": "hello"}\n')
+    monkeypatch.setenv("POST_INDEX_LIMIT", "none")
+    assert main(["analyze", str(feed)]) == 2
+    assert "POST_INDEX_LIMIT='none' is not an integer" in capsys.readouterr().err

@@ -327,3 +327,27 @@ def test_alerts_do_not_depend_on_how_sources_keyed_by_author_interleave(sources)
     in_order = run(ordered, config)
     assert {a.type for a in in_order} >= {"deletion", "relocation", "coordination"}
     assert run(mixed, config) == in_order
+
+
+def test_what_detection_remembers_of_accounts_stays_bounded_over_a_long_stream():
+    # Authors come and go (a new pool every 2 hours); retention is 1 hour of event time, so the book holds
+    # about the last pool only, and the post index no more than an hour of posts or its limit.
+    detector = Detector(
+        DetectorConfig(account_retention_seconds=HOUR, post_retention_seconds=HOUR, post_index_limit=2000)
+    )
+    rng = Random(3)
+    sizes = []
+    ts = T0
+    for n in range(60_000):
+        ts += rng.expovariate(2.0)
+        pool = int((ts - T0) // (2 * HOUR))
+        author = f"a{pool}-{rng.randrange(400)}"
+        obs = Observation(round(ts, 3), "IR", ("w1",), ("other",), (), 0, author, YEARS_AGO)
+        detector.push(obs, f"p{n}")
+        if n % 5000 == 4999:
+            sizes.append(detector.state_entries())
+    assert (ts - T0) / HOUR > 8  # long enough for several retentions to pass
+    assert max(s["authors"] for s in sizes) <= 2 * 400  # at most two pools overlap within the retention
+    assert max(s["indexed_posts"] for s in sizes) <= 2000
+    assert max(s["open_windows"] for s in sizes) <= 3
+    assert sizes[-1]["authors"] > 0 and sizes[-1]["indexed_posts"] > 0

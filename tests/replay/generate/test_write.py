@@ -64,3 +64,14 @@ def test_generation_rate_including_writing(tmp_path: Path) -> None:
     per_minute = count / (time.perf_counter() - started) * 60
     assert count > 150000
     assert per_minute > 1_000_000, f"{per_minute:,.0f} posts/min"
+
+
+def test_authors_replaces_the_population_and_keeps_the_episodes() -> None:
+    def authors_of(items) -> set[str]:
+        return {item.author for item in items if item.author}
+
+    default_items, default_truth = generate("tactics", seed=2, hours=72, rate=0.2)
+    many_items, many_truth = generate("tactics", seed=2, hours=72, rate=0.2, authors=100_000)
+    default, many = authors_of(default_items), authors_of(many_items)
+    assert len(many) > 3 * len(default)
+    assert many_truth.to_json() == default_truth.to_json()
