@@ -17,6 +17,7 @@ still finds it.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from pipeline.detect.baseline import Level
 from pipeline.detect.closing import NO_REGION, Closing, Episode
@@ -25,29 +26,49 @@ from pipeline.detect.stats import log_poisson_sf
 TERM_FLOOR = 0.05  # expected deletions of a term never below this (a term never seen before)
 
 
+class Resolved(NamedTuple):
+    """A deletion notice, resolved against the post index when its window closes: where it counts."""
+
+    post_id: str
+    who: str  # the author, or "#<post id>" when the notice names none
+    region: str  # the deleted post's region, else its author's home ("" for none)
+    terms: tuple[str, ...] | None  # the deleted post's terms; None when the post was never seen
+
+
 class DeletionTest:
     """Mixed into :class:`pipeline.detect.detector.Detector`, whose state it reads and updates."""
 
-    def _deletions(self, ctx: Closing, deleted: list[tuple[str, str | None, float]]) -> None:
+    def _resolve(self, deleted: list[tuple[str, str | None, float]]) -> list[Resolved]:
+        """The window's notices against the posts remembered now (each post is taken once). Where the
+        per-post half of detection runs in shards (:mod:`pipeline.detect.sharded`), the shard does this
+        before it hands the window on, so the post index never leaves the shard."""
+        resolved = []
+        for post_id, author, ts in deleted:
+            who = author if author is not None else "#" + post_id
+            found = self._post_index.take(post_id, ts)
+            if found is not None:
+                terms = tuple(sorted(set(found.terms)))
+                resolved.append(Resolved(post_id, who, found.region or NO_REGION, terms))
+            else:
+                self.unknown_deletions += 1
+                region = (self._book.home(author, ts) if author is not None else None) or NO_REGION
+                resolved.append(Resolved(post_id, who, region, None))
+        return resolved
+
+    def _deletions(self, ctx: Closing, resolved: list[Resolved]) -> None:
         cfg = self.config
         count: dict[str, int] = {}
         authors: dict[str, set[str]] = {}
         known: dict[str, int] = {}
         by_term: dict[str, dict[str, list[tuple[str, str]]]] = {}  # region -> term -> (post id, author)
-        for post_id, author, ts in deleted:
-            found = self._post_index.take(post_id, ts)
-            if found is not None:
-                region = found.region or NO_REGION
+        for post_id, who, region, found_terms in resolved:
+            if found_terms is not None:
                 known[region] = known.get(region, 0) + 1
                 terms = by_term.setdefault(region, {})
-                who = author if author is not None else "#" + post_id
-                for term in set(found.terms):
+                for term in found_terms:
                     terms.setdefault(term, []).append((post_id, who))
-            else:
-                self.unknown_deletions += 1
-                region = (self._book.home(author, ts) if author is not None else None) or NO_REGION
             count[region] = count.get(region, 0) + 1
-            authors.setdefault(region, set()).add(author if author is not None else "#" + post_id)
+            authors.setdefault(region, set()).add(who)
         status: dict[str, tuple[float, float]] = {}
         term_status: dict[str, tuple[float, float]] = {}
         for region in sorted(set(count) | set(self._deletion_levels)):

@@ -346,6 +346,9 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
     def _close(self, index: int) -> list[Alert]:
         cfg = self.config
         window = self._windows.pop(index)
+        # Notices are resolved first, whatever the window turns out to be (a shard resolves every window
+        # it hands on, before anything is known of it).
+        resolved = window.resolved if window.resolved is not None else self._resolve(window.deleted)
         start = window.start
         end = start + self._width
         if self._origin is None:
@@ -412,7 +415,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         self._surges(ctx, sample)
 
         # 4. Accounts: deletions, relocations, coordination (issue 18).
-        self._deletions(ctx, window.deleted)
+        self._deletions(ctx, resolved)
         self._relocations(ctx, window.moved)
         signed = window.signed
         signed.sort()

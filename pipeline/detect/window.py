@@ -37,6 +37,7 @@ class Window:
         "deleted",
         "evasions",
         "moved",
+        "resolved",
         "sample",
         "signed",
         "signed_cut",
@@ -60,6 +61,44 @@ class Window:
         self.moved: dict[str, dict[str, str]] = {}
         self.signed: list[Any] = []  # pipeline.detect.coordination.Signed
         self.signed_cut: int | None = None
+        # The notices resolved by the shard that handed this window on (pipeline.detect.sharded), else
+        # None: the detector closing it resolves ``deleted`` itself.
+        self.resolved: list[Any] | None = None  # pipeline.detect.deletions.Resolved
+
+    def merge(self, other: Window, sample_size: int, signed_size: int) -> None:
+        """Adds a part of this window that another shard counted. Counts are sums, the samples bottom-k
+        (their union keeps every post the whole window's bottom-k would), authors of relocations are
+        disjoint across shards (each author is in one), and resolved notices are appended."""
+        for mine, theirs in (
+            (self.terms, other.terms),
+            (self.evasions, other.evasions),
+            (self.cats, other.cats),
+        ):
+            for region, counts in theirs.items():
+                into = mine.get(region)
+                if into is None:
+                    mine[region] = dict(counts)
+                    continue
+                get = into.get
+                for key, n in counts.items():
+                    into[key] = get(key, 0) + n
+        vol = self.vol
+        for region, n in other.vol.items():
+            vol[region] = vol.get(region, 0) + n
+        self.sample.extend(other.sample)
+        if len(self.sample) >= 2 * sample_size:
+            self.trim(sample_size)
+        self.signed.extend(other.signed)
+        if len(self.signed) >= 2 * signed_size:
+            self.signed.sort()
+            del self.signed[signed_size:]
+        for destination, movers in other.moved.items():
+            self.moved.setdefault(destination, {}).update(movers)
+        if other.resolved:
+            self.resolved = (self.resolved or []) + list(other.resolved)
+        elif self.resolved is None:
+            self.resolved = []
+        self.deleted.extend(other.deleted)
 
     def trim(self, size: int) -> None:
         self.sample.sort()
@@ -83,6 +122,7 @@ class Window:
             "moved": self.moved,
             "signed": [list(post) for post in self.signed],
             "signed_cut": self.signed_cut,
+            "resolved": None if self.resolved is None else [list(row) for row in self.resolved],
         }
 
     @classmethod
@@ -98,6 +138,14 @@ class Window:
         window.moved = {dest: dict(movers) for dest, movers in data.get("moved", {}).items()}
         window.signed = [signed_from_list(row) for row in data.get("signed", ())]
         window.signed_cut = data.get("signed_cut")
+        resolved = data.get("resolved")
+        if resolved is not None:
+            from pipeline.detect.deletions import Resolved
+
+            window.resolved = [
+                Resolved(post_id, who, region, None if terms is None else tuple(terms))
+                for post_id, who, region, terms in resolved
+            ]
         return window
 
 

@@ -1,0 +1,224 @@
+"""Detection in two stages, so that the per-post work scales out (issue 20). Pure.
+
+:class:`ShardDetector` does everything a :class:`~pipeline.detect.detector.Detector` does per post, for
+the source partitions one shard owns: it counts each post into its tumbling window, keeps the bottom-k
+samples, the authors' home regions (relocations) and the post index (deletions). When its own watermark
+passes a window it resolves the window's deletion notices against its post index and hands the window
+on, whole, as a :class:`Part`, with its :class:`Progress` (where its sources stand).
+
+:class:`MergeDetector` receives parts, never posts: it adds the parts of each window together
+(:meth:`Window.merge`: sums, bottom-k unions) and closes it when the watermark over every shard's
+sources passes, running the tests, the grouping, the learning and the dedupe of
+:class:`~pipeline.detect.detector.Detector` unchanged. Its work per window grows with the distinct
+keys of the window, not with its posts.
+
+Why this is exact. Every per-post state is keyed by author, and a source partition holds all posts of
+an author (the replayer keys posts by author), so each shard owns its authors whole: home regions,
+relocations, signatures and the posts their deletions refer to. What a window holds is a sum or a
+bottom-k sample, both independent of how its posts are split. The merge's watermark is the minimum over
+the shards' live sources, or, once every source has ended, the largest event time of all minus the
+lateness: the single detector's watermark over the same sources. So a sharded run raises the alerts of
+one detector over the same posts (tested against it, ``tests/pipeline/detect/test_sharded.py``).
+
+Where it can differ, and only there:
+
+* a deletion notice that names no author, on another shard than its post, finds nothing there: it
+  counts as a deletion of an unknown post (toward no term and no region);
+* lateness is decided per window part: a shard's part that reaches the merge after the merge closed its
+  window is late as a whole (counted in ``late_posts``), and a shard's own watermark, ahead of the
+  global one, makes it call late a post that one detector would still have counted. Both need a source
+  more than the allowed lateness behind the others, which the stack's alignment prevents;
+* each shard's post index holds ``post_index_limit`` posts, so over all shards the limit is that many
+  times larger.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.detect.detector import Detector
+from pipeline.detect.model import Alert, DetectorConfig
+from pipeline.detect.window import Window
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a shard's sources stand: the watermark's inputs, not the watermark."""
+
+    live_min: float | None  # the smallest "largest event time" over its live sources; None: waiting
+    max_ts: float | None  # the largest event time of any of its sources (None: no post yet)
+    ended: bool  # every source it owns has ended (it holds the watermark back no longer)
+
+    def to_list(self) -> list[Any]:
+        return [self.live_min, self.max_ts, self.ended]
+
+    @classmethod
+    def from_list(cls, row: list[Any]) -> Progress:
+        return cls(row[0], row[1], bool(row[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What a shard hands on at once: windows it will not add to (their notices resolved), then its
+    progress. Parts of one shard must reach the merge in the order they were made."""
+
+    shard: int
+    windows: tuple[Window, ...]
+    progress: Progress
+    late_posts: int  # posts the shard found behind its own watermark since its last part
+    late_deletions: int
+
+
+class ShardDetector(Detector):
+    """The per-post half of detection for the sources of one shard (see the module doc).
+
+    ``config.min_sources`` is the number of source partitions this shard owns (0: none; it is ended
+    from the start). ``push``, ``delete`` and ``end_source`` return no alerts; :meth:`take` returns the
+    :class:`Part` to hand on (or None when there is nothing new)."""
+
+    def __init__(
+        self, config: DetectorConfig | None = None, shard: int = 0, owns_sources: bool = True
+    ) -> None:
+        super().__init__(config)
+        self.shard = shard
+        self._owns_sources = owns_sources
+        self._outbox: list[Window] = []
+        self._reported: tuple[Progress, int, int] | None = None  # the last part's progress and late counts
+
+    def _close(self, index: int) -> list[Alert]:
+        window = self._windows.pop(index)
+        self._hand_on(window)
+        return []
+
+    def _hand_on(self, window: Window) -> None:
+        window.resolved = self._resolve(window.deleted)
+        window.deleted = []
+        self._book.expire(window.start)
+        self._post_index.expire(window.start)
+        self._outbox.append(window)
+
+    def end_source(self, source: int, last_ts: float) -> list[Alert]:
+        super().end_source(source, last_ts)
+        if self.progress().ended:
+            # Nothing more will come (unless a source re-opens): every window goes on now, as the merge's
+            # watermark may pass windows beyond this shard's own (the largest event time of all sources).
+            for index in sorted(self._windows):
+                self._hand_on(self._windows.pop(index))
+            self._next = None
+            self._close_at = math.inf
+        return []
+
+    def progress(self) -> Progress:
+        max_ts = max(self._sources.values()) if self._sources else None
+        if not self._owns_sources:
+            return Progress(None, max_ts, True)
+        known = self._known_sources >= self.config.min_sources
+        if known and len(self._ended_sources) >= self._known_sources:  # every source it knows has ended
+            return Progress(None, max_ts, True)
+        return Progress(self._source_min if known else None, max_ts, False)
+
+    def take(self) -> Part | None:
+        """The windows closed (or flushed) since the last part, with the progress now; None if neither
+        changed."""
+        progress = self.progress()
+        now = (progress, self.late_posts, self.late_deletions)
+        if not self._outbox and now == self._reported:
+            return None
+        before = self._reported or (progress, 0, 0)
+        windows, self._outbox = tuple(self._outbox), []
+        self._reported = now
+        return Part(
+            self.shard, windows, progress, self.late_posts - before[1], self.late_deletions - before[2]
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        if self._outbox:
+            raise RuntimeError("take() the shard's part before its snapshot: it would be lost")
+        state = super().snapshot()
+        state["shard"] = {
+            "shard": self.shard,
+            "owns_sources": self._owns_sources,
+            "reported": None
+            if self._reported is None
+            else [self._reported[0].to_list(), self._reported[1], self._reported[2]],
+        }
+        return state
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], config: DetectorConfig | None = None) -> ShardDetector:
+        detector = super().restore(state, config)
+        assert isinstance(detector, ShardDetector)
+        saved = state["shard"]
+        detector.shard = saved["shard"]
+        detector._owns_sources = saved["owns_sources"]
+        reported = saved["reported"]
+        if reported is not None:
+            detector._reported = (Progress.from_list(reported[0]), reported[1], reported[2])
+        return detector
+
+
+class MergeDetector(Detector):
+    """The per-window half of detection over the parts of ``shards`` shards (see the module doc)."""
+
+    def __init__(self, config: DetectorConfig | None = None, shards: int = 1) -> None:
+        super().__init__(config)
+        if shards < 1:
+            raise ValueError(f"shards must be at least 1, not {shards!r}")
+        self.shards = shards
+        self._progress: dict[int, Progress] = {}
+
+    def absorb(self, part: Part) -> list[Alert]:
+        """Adds a shard's part; returns the alerts of the windows the watermark then closes."""
+        cfg = self.config
+        width = self._width
+        self.late_posts += part.late_posts
+        self.late_deletions += part.late_deletions
+        for window in part.windows:
+            index = int(window.start // width)
+            posts = sum(window.vol.values())
+            if self.watermark is not None and (index + 1) * width <= self.watermark:
+                self.late_posts += posts  # its window has closed here already
+                self.late_deletions += len(window.resolved or ())
+                continue
+            self.posts += posts
+            mine = self._windows.get(index)
+            if mine is None:
+                mine = self._open(index)
+            mine.merge(window, self._sample_size, cfg.coordination_sample)
+        self._progress[part.shard] = part.progress
+        candidate = self._global_watermark()
+        return [] if candidate is None else self._move_watermark(candidate)
+
+    def _global_watermark(self) -> float | None:
+        if len(self._progress) < self.shards:
+            return None
+        live = []
+        for progress in self._progress.values():
+            if progress.ended:
+                continue
+            if progress.live_min is None:
+                return None  # a shard still waits for its sources
+            live.append(progress.live_min)
+        if live:
+            return min(live) - self._lateness
+        latest = [progress.max_ts for progress in self._progress.values() if progress.max_ts is not None]
+        return max(latest) - self._lateness if latest else None
+
+    def snapshot(self) -> dict[str, Any]:
+        state = super().snapshot()
+        state["merge"] = {
+            "shards": self.shards,
+            "progress": [[shard, progress.to_list()] for shard, progress in sorted(self._progress.items())],
+        }
+        return state
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], config: DetectorConfig | None = None) -> MergeDetector:
+        detector = super().restore(state, config)
+        assert isinstance(detector, MergeDetector)
+        saved = state["merge"]
+        detector.shards = saved["shards"]
+        detector._progress = {int(shard): Progress.from_list(row) for shard, row in saved["progress"]}
+        return detector

@@ -1,0 +1,209 @@
+"""Sharded detection (issue 20): shards and a merge raise exactly the alerts of one detector."""
+
+from __future__ import annotations
+
+import zlib
+from random import Random
+
+import orjson
+import pytest
+
+from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
+from pipeline.detect.sharded import MergeDetector, Part, ShardDetector
+from pipeline.engine import Engine
+from replay.generate import generate
+from tests.pipeline.detect.test_accounts import tactics_stream
+
+Event = tuple[str, object, str | None]  # ("post", Observation, id) | ("delete", Removal, None)
+
+
+def source_of(author: str | None, sources: int) -> int:
+    return zlib.crc32((author or "").encode()) % sources
+
+
+def on_sources(events: list[Event], sources: int, seed: int) -> tuple[list[Event], list[list[Event]]]:
+    """Each author's posts and notices on one source, in order; the sources interleaved at random (the
+    order one detector reads them in), and each source's own queue."""
+    queues: list[list[Event]] = [[] for _ in range(sources)]
+    for kind, item, post_id in events:
+        source = source_of(item.author, sources)
+        queues[source].append((kind, item._replace(source=source), post_id))
+    per_source = [list(queue) for queue in queues]
+    rng, mixed = Random(seed), []
+    while any(queues):
+        queue = rng.choice([q for q in queues if q])
+        take = rng.randint(1, 60)
+        mixed.extend(queue[:take])
+        del queue[:take]
+    return mixed, per_source
+
+
+def last_ts(queue: list[Event]) -> float:
+    return max(item.ts for _, item, _ in queue)
+
+
+def single(mixed: list[Event], per_source: list[list[Event]], config: DetectorConfig) -> list[Alert]:
+    detector = Detector(config)
+    alerts: list[Alert] = []
+    for kind, item, post_id in mixed:
+        alerts += detector.push(item, post_id) if kind == "post" else detector.delete(item)
+    for source, queue in enumerate(per_source):
+        if queue:
+            alerts += detector.end_source(source, last_ts(queue))
+    return alerts
+
+
+def sharded(
+    mixed: list[Event],
+    per_source: list[list[Event]],
+    config: DetectorConfig,
+    shards: int,
+    seed: int,
+    restore_every: int = 0,
+) -> tuple[list[Alert], MergeDetector, list[ShardDetector]]:
+    """Source s goes to shard s % shards; each shard hands its parts on after every few records, and the
+    merge reads the shards' parts interleaved at random (each shard's in order). ``restore_every``: the
+    shards and the merge are snapshotted and restored that often, through JSON."""
+    sources = len(per_source)
+    owned = [sum(1 for s in range(sources) if s % shards == d) for d in range(shards)]
+    detectors = [
+        ShardDetector(
+            DetectorConfig(**{**config.to_dict(), "min_sources": max(owned[d], 1)}),
+            shard=d,
+            owns_sources=owned[d] > 0,
+        )
+        for d in range(shards)
+    ]
+    merge = MergeDetector(config, shards=shards)
+    rng = Random(seed)
+    pending: list[list[Part]] = [[] for _ in range(shards)]
+    alerts: list[Alert] = []
+
+    def hand_on(shard: ShardDetector) -> None:
+        part = shard.take()
+        if part is not None:
+            pending[shard.shard].append(part)
+
+    def deliver(everything: bool = False) -> None:
+        nonlocal merge
+        while any(pending):
+            queue = rng.choice([q for q in pending if q])
+            alerts.extend(merge.absorb(queue.pop(0)))
+            if not everything and rng.random() < 0.5:
+                return
+
+    for d in range(shards):
+        hand_on(detectors[d])  # shards without sources say so at once
+    for n, (kind, item, post_id) in enumerate(mixed):
+        shard = detectors[item.source % shards]
+        if kind == "post":
+            shard.push(item, post_id)
+        else:
+            shard.delete(item)
+        if rng.random() < 0.05:
+            hand_on(shard)
+            deliver()
+        if restore_every and n % restore_every == restore_every - 1:
+            for d in range(shards):
+                hand_on(detectors[d])
+                detectors[d] = ShardDetector.restore(orjson.loads(orjson.dumps(detectors[d].snapshot())))
+            merge = MergeDetector.restore(orjson.loads(orjson.dumps(merge.snapshot())))
+    for source, queue in enumerate(per_source):
+        if queue:
+            detectors[source % shards].end_source(source, last_ts(queue))
+    for shard in detectors:
+        hand_on(shard)
+    deliver(everything=True)
+    return alerts, merge, detectors
+
+
+@pytest.fixture(scope="module")
+def accounts_events() -> list[Event]:
+    return tactics_stream()
+
+
+@pytest.fixture(scope="module")
+def words_events() -> list[Event]:
+    """iran2009, 8 hours (~51k posts): filtering, outage and surges, classified by the real engine."""
+    engine = Engine()
+    posts, _ = generate("iran2009", seed=1, hours=8)
+    return [("post", engine.classify(post).observation(), post.id) for post in posts]
+
+
+@pytest.mark.parametrize(("sources", "shards"), [(4, 1), (4, 2), (4, 4), (3, 2), (2, 4)])
+def test_shards_and_a_merge_raise_the_alerts_of_one_detector(accounts_events, sources, shards):
+    config = DetectorConfig(min_sources=sources, lateness_seconds=600.0)
+    mixed, per_source = on_sources(accounts_events, sources, seed=sources * 10 + shards)
+    expected = single(mixed, per_source, config)
+    assert {a.type for a in expected} >= {"deletion", "relocation", "coordination"}
+    alerts, merge, shard_detectors = sharded(mixed, per_source, config, shards, seed=shards)
+    assert alerts == expected
+    assert merge.posts == sum(1 for kind, _, _ in mixed if kind == "post")
+    # Each author's state lives in one shard only.
+    books = [set(shard._book._authors) for shard in shard_detectors]
+    assert sum(len(book) for book in books) == len(set().union(*books))
+
+
+def test_filtering_outages_and_surges_too(words_events):
+    sources, shards = 4, 3
+    config = DetectorConfig(min_sources=sources, lateness_seconds=600.0)
+    mixed, per_source = on_sources(words_events, sources, seed=7)
+    expected = single(mixed, per_source, config)
+    assert {a.type for a in expected} >= {"filtering", "outage", "surge"}
+    alerts, _, _ = sharded(mixed, per_source, config, shards, seed=3)
+    assert alerts == expected
+
+
+def test_snapshots_of_every_shard_and_the_merge_continue_exactly(accounts_events):
+    sources, shards = 4, 2
+    config = DetectorConfig(min_sources=sources, lateness_seconds=600.0)
+    mixed, per_source = on_sources(accounts_events, sources, seed=11)
+    expected = single(mixed, per_source, config)
+    alerts, _, _ = sharded(mixed, per_source, config, shards, seed=5, restore_every=3000)
+    assert alerts == expected
+
+
+def test_a_part_whose_window_the_merge_closed_is_late_as_a_whole():
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0)
+    early, slow = ShardDetector(config, shard=0), ShardDetector(config, shard=1)
+    merge = MergeDetector(config, shards=2)
+    t0 = 1244764800.0
+
+    def post(ts: float, source: int) -> Observation:
+        return Observation(ts, "IR", ("w",), ("other",), (), source)
+
+    early.push(post(t0 + 10, 0), "a")
+    early.push(post(t0 + 900, 0), "b")
+    slow.push(post(t0 + 20, 1), "c")
+    slow.push(post(t0 + 900, 1), "d")
+    merge.absorb(early.take())
+    merge.absorb(slow.take())
+    assert merge.watermark == t0 + 900 and merge.late_posts == 0
+    # A shard that falls behind and then hands on a part for a window the merge has closed.
+    slow.delete(Removal(t0 + 950, "d", None))
+    slow.push(post(t0 + 2000, 1), "e")
+    early.push(post(t0 + 2000, 0), "f")
+    merge.absorb(early.take())
+    merge.absorb(slow.take())
+    late = ShardDetector(config, shard=1)
+    late.push(post(t0 + 30, 1), "g")
+    late.push(post(t0 + 3000, 1), "h")
+    part = late.take()
+    assert part is not None and len(part.windows) == 1
+    before = merge.late_posts
+    merge.absorb(part)
+    assert merge.late_posts == before + 1
+
+
+def test_a_shard_hands_on_nothing_new_as_none_and_refuses_a_snapshot_with_a_part_pending():
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0)
+    shard = ShardDetector(config)
+    t0 = 1244764800.0
+    shard.push(Observation(t0, "IR", ("w",), ("other",), (), 0), "a")
+    assert shard.take() is not None  # its progress changed
+    assert shard.take() is None
+    shard.push(Observation(t0 + 600, "IR", ("w",), ("other",), (), 0), "b")
+    with pytest.raises(RuntimeError, match="take"):
+        shard.snapshot()
+    part = shard.take()
+    assert part is not None and [w.start for w in part.windows] == [t0]
