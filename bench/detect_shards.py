@@ -31,6 +31,7 @@ if str(REPO) not in sys.path:
 
 from kafka.partitioner.default import murmur2  # noqa: E402
 
+from feed.model import Deletion  # noqa: E402
 from pipeline.detect import Detector, DetectorConfig, Observation  # noqa: E402
 from pipeline.detect.sharded import MergeDetector, Part, ShardDetector  # noqa: E402
 from pipeline.engine import Engine  # noqa: E402
@@ -43,8 +44,8 @@ def observations(scenario: str, hours: float, sources: int) -> list[tuple[Observ
     partition_of: dict[str, int] = {}
     out = []
     for post in items:
-        if not hasattr(post, "text"):
-            continue  # deletion notices: not timed here
+        if isinstance(post, Deletion):
+            continue  # not timed here
         author = post.author or ""
         source = partition_of.get(author)
         if source is None:

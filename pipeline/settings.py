@@ -12,6 +12,8 @@ from typing import Any
 
 from pipeline.detect.model import DetectorConfig
 
+_DETECTION = DetectorConfig()  # detection's defaults, which the settings below repeat as theirs
+
 # Environment variable for each field.
 ENVIRONMENT = {
     "bootstrap": "KAFKA_BOOTSTRAP",
@@ -105,9 +107,9 @@ class Settings:
     # long after their last post, and each post (its region and terms, for its deletion) for this long,
     # at most post_index_limit of them. The worker and `python -m pipeline analyze` both read these, and
     # must agree for their alerts to be equal.
-    account_retention_seconds: float = 7 * 86400.0
-    post_retention_seconds: float = 12 * 3600.0
-    post_index_limit: int = 100_000
+    account_retention_seconds: float = _DETECTION.account_retention_seconds
+    post_retention_seconds: float = _DETECTION.post_retention_seconds
+    post_index_limit: int = _DETECTION.post_index_limit
 
     def detector_config(self, min_sources: int = 1) -> DetectorConfig:
         """Detection's configuration from these settings (``min_sources``: the posts partitions the

@@ -94,10 +94,7 @@ class Window:
             del self.signed[signed_size:]
         for destination, movers in other.moved.items():
             self.moved.setdefault(destination, {}).update(movers)
-        if other.resolved:
-            self.resolved = (self.resolved or []) + list(other.resolved)
-        elif self.resolved is None:
-            self.resolved = []
+        self.resolved = [*(self.resolved or ()), *(other.resolved or ())]
         self.deleted.extend(other.deleted)
 
     def trim(self, size: int) -> None:
