@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from pipeline.stream.detect_loop import DetectCounts
     from pipeline.stream.health import HealthReport
 
-DETECT_OUTCOMES = ("folded", "reread", "bad", "lost", "skipped")
+# The outcomes a detect record can have, and the field of DetectCounts that counts each.
+DETECT_OUTCOMES = {
+    "folded": "records",
+    "reread": "reread",
+    "bad": "bad_records",
+    "lost": "lost",
+    "skipped": "skipped",
+}
 
 # The *_created series double every counter's cardinality and no dashboard reads them.
 disable_created_metrics()
@@ -319,6 +326,12 @@ class PipelineMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )
+        self.detect_part_bytes = Histogram(
+            "pipeline_detect_part_bytes",
+            "Size of the parts the detection shards hand on to the merge (DETECT_PARTITIONS above 1).",
+            buckets=(256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304),
+            registry=self.registry,
+        )
         self.detect_restores = Counter(
             "pipeline_detect_restores",
             "Times this worker took the detect partition over from a saved snapshot.",
@@ -330,7 +343,15 @@ class PipelineMetrics:
             registry=self.registry,
         )
         self.detect_owner = Gauge(
-            "pipeline_detect_owner", "1 while this worker holds the detect partition.", registry=self.registry
+            "pipeline_detect_owner",
+            "1 while this worker holds the partition that raises the alerts: posts.detect's with one detect "
+            "partition, else the parts topic's (the merge).",
+            registry=self.registry,
+        )
+        self.detect_shards = Gauge(
+            "pipeline_detect_shards",
+            "Detect partitions (detection shards) this worker holds, when DETECT_PARTITIONS is above 1.",
+            registry=self.registry,
         )
 
         # Series that exist from the start, so that rate() and increase() see their first increment.
@@ -340,37 +361,20 @@ class PipelineMetrics:
             self.duplicates.labels(kind)
         for outcome in DETECT_OUTCOMES:
             self.detect_records.labels(outcome)
-        self._detect_counted: dict[str, int] = dict.fromkeys(DETECT_OUTCOMES, 0)
-        self._detect_gaps_counted = 0
-        self._detect_snapshots_counted = 0
         self._relocations_counted: dict[str, int] | None = None  # what the detector had counted when seen
         self._clusters_exported: set[str] = set()
 
-    def export_detect_counts(self, counts: DetectCounts) -> None:
-        """The detect loop's running counts (of one ownership) into the counters, as increments."""
-        now = {
-            "folded": counts.records,
-            "reread": counts.reread,
-            "bad": counts.bad_records,
-            "lost": counts.lost,
-            "skipped": counts.skipped,
-        }
-        for outcome, value in now.items():
-            if value > self._detect_counted[outcome]:
-                self.detect_records.labels(outcome).inc(value - self._detect_counted[outcome])
-            self._detect_counted[outcome] = value
-        if counts.gaps > self._detect_gaps_counted:
-            self.detect_gaps.inc(counts.gaps - self._detect_gaps_counted)
-        self._detect_gaps_counted = counts.gaps
-        if counts.snapshots > self._detect_snapshots_counted:
-            self.detect_snapshots.inc(counts.snapshots - self._detect_snapshots_counted)
-        self._detect_snapshots_counted = counts.snapshots
-
-    def reset_detect_counts(self) -> None:
-        """A new ownership of the detect partition counts from zero."""
-        self._detect_counted = dict.fromkeys(DETECT_OUTCOMES, 0)
-        self._detect_gaps_counted = 0
-        self._detect_snapshots_counted = 0
+    def export_detect_counts(self, counts: DetectCounts, before: DetectCounts) -> None:
+        """A detect loop's running counts into the counters, as the increments since ``before`` (what
+        that loop had counted when last exported)."""
+        for outcome, field in DETECT_OUTCOMES.items():
+            grown = getattr(counts, field) - getattr(before, field)
+            if grown > 0:
+                self.detect_records.labels(outcome).inc(grown)
+        if counts.gaps > before.gaps:
+            self.detect_gaps.inc(counts.gaps - before.gaps)
+        if counts.snapshots > before.snapshots:
+            self.detect_snapshots.inc(counts.snapshots - before.snapshots)
 
     def export_detector(self, detector: Detector) -> None:
         """The detector's state after its watermark moved: watchlist, outages, windows, episodes."""

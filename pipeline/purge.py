@@ -1,9 +1,10 @@
 """``python -m pipeline purge``: destroy what the stack holds about the feed, for an operator who must.
 
-What goes: the stack's topics (posts, posts.classified, posts.detect, alerts, the dead letters, and every
-topic of the app id: the detector's snapshots, Faust's own), its consumer groups (the app id and its
-``-classify`` / ``-detect`` groups), the worker's state directory, and with ``--key`` the pseudonym key
-(after which nobody can tell which pseudonym was whose, nor link new posts to old ones).
+What goes: the stack's topics (posts, posts.classified, posts.detect, posts.detect.parts, alerts, the dead
+letters, and every topic of the app id: detection's snapshots, Faust's own), its consumer groups (the app
+id and its ``-classify`` / ``-detect`` / ``-merge`` groups), the worker's state directory, and with
+``--key`` the pseudonym key (after which nobody can tell which pseudonym was whose, nor link new posts
+to old ones).
 
 Without ``--yes`` it only lists what it would delete. :func:`plan_purge` decides (pure); :func:`purge`
 carries it out with kafka-python's admin client.
@@ -43,6 +44,7 @@ def plan_purge(
         settings.posts_topic,
         settings.classified_topic,
         settings.detect_topic,
+        settings.parts_topic,
         settings.alerts_topic,
         settings.dead_letter_topic,
     }

@@ -22,6 +22,8 @@ ENVIRONMENT = {
     "dead_letter_topic": "DEAD_LETTER_TOPIC",
     "classified_topic": "CLASSIFIED_TOPIC",
     "detect_topic": "DETECT_TOPIC",
+    "detect_partitions": "DETECT_PARTITIONS",
+    "parts_topic": "PARTS_TOPIC",
     "alerts_topic": "ALERTS_TOPIC",
     "app_id": "PIPELINE_APP_ID",
     "metrics_host": "METRICS_HOST",
@@ -54,8 +56,13 @@ class Settings:
     posts_partitions: int = 4
     dead_letter_topic: str = "posts.dead-letter"
     classified_topic: str = "posts.classified"
-    # One partition: detection compares regions and terms with each other, so it needs all posts in one place.
+    # Detection's input. With one partition (the default), one detector reads every post. With N, each
+    # partition is a shard that owns the posts partitions p with p % N == its own, and hands its finished
+    # windows on to one merge through parts_topic (pipeline.detect.sharded): detection scales with the
+    # workers. At most posts_partitions (a shard without posts would hold the watermark back).
     detect_topic: str = "posts.detect"
+    detect_partitions: int = 1
+    parts_topic: str = "posts.detect.parts"
     alerts_topic: str = "alerts"
     app_id: str = "iran2009-pipeline"
     # Loopback only unless the operator asks: /metrics and /health tell who is being watched.
@@ -142,6 +149,16 @@ class Settings:
         return ",".join(f"kafka://{server.strip()}" for server in self.bootstrap.split(","))
 
 
+def snapshot_topics(settings: Settings) -> dict[str, str]:
+    """The compacted topics of detection's snapshots, by role."""
+    return {
+        # The name Faust gave the table's changelog, so a snapshot saved before issue 14 is found.
+        "single": f"{settings.app_id}-detector-state-changelog",
+        "shards": f"{settings.app_id}-detect-shards-changelog",  # one partition per shard
+        "merge": f"{settings.app_id}-detect-merge-changelog",
+    }
+
+
 def _coerce(name: str, type_name: Any, raw: str) -> Any:
     if type_name in (int, "int"):
         try:
@@ -171,6 +188,7 @@ _HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:_-]+\]?:(\d{1,5})$")
 # (field, smallest allowed): whole numbers, then numbers of seconds.
 _AT_LEAST = {
     "posts_partitions": 1,
+    "detect_partitions": 1,
     "max_post_bytes": 1,
     "batch_size": 1,
     "classify_processes": 0,
@@ -222,7 +240,20 @@ def _problems(settings: Settings) -> Iterator[str]:
         value = getattr(settings, field)
         if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             yield f"{_name(field)}={value!r} must be a finite number of seconds, 0 or more"
-    for field in ("posts_topic", "dead_letter_topic", "classified_topic", "detect_topic", "alerts_topic"):
+    if settings.detect_partitions > settings.posts_partitions:
+        yield (
+            f"{_name('detect_partitions')}={settings.detect_partitions} is more than "
+            f"{_name('posts_partitions')}={settings.posts_partitions}: a shard would own no posts partition"
+        )
+    topics = (
+        "posts_topic",
+        "dead_letter_topic",
+        "classified_topic",
+        "detect_topic",
+        "parts_topic",
+        "alerts_topic",
+    )
+    for field in topics:
         value = getattr(settings, field)
         if not _TOPIC.match(value) or value in (".", ".."):
             yield f"{_name(field)}={value!r} is not a Kafka topic name (letters, digits, '.', '_', '-')"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.detect.detector import Detector
 from pipeline.detect.model import Alert, DetectorConfig, Observation, Removal
@@ -66,6 +66,29 @@ class RecentIds:
 
     def dump(self) -> list[tuple[str, float]]:
         return list(self._order)
+
+
+class DetectionCounts(NamedTuple):
+    """What a detection state has counted, exported as counters (the metrics take the increments)."""
+
+    late_posts: int
+    redelivered: int
+    repeated_ids: int
+    late_deletions: int
+    unknown_deletions: int
+
+
+class SingleDetection:
+    """Makes the one detector of an unsharded stack, fresh or from its snapshot."""
+
+    def __init__(self, config: DetectorConfig) -> None:
+        self.config = config
+
+    def fresh(self) -> DedupedDetector:
+        return DedupedDetector(Detector(self.config))  # never a detector that saw records
+
+    def restore(self, snapshot: dict[str, Any]) -> DedupedDetector:
+        return DedupedDetector.restore(snapshot, self.config)
 
 
 class DedupedDetector:
@@ -192,11 +215,24 @@ class DedupedDetector:
             "recent_ids": self.recent.dump(),
         }
 
+    def counts(self) -> DetectionCounts:
+        detector = self.detector
+        return DetectionCounts(
+            detector.late_posts,
+            self.redelivered,
+            self.repeated_ids,
+            detector.late_deletions,
+            detector.unknown_deletions,
+        )
+
     @classmethod
-    def restore(cls, state: dict[str, Any], config: DetectorConfig | None = None) -> DedupedDetector:
+    def restore(
+        cls, state: dict[str, Any], config: DetectorConfig | None = None, kind: type[Detector] = Detector
+    ) -> DedupedDetector:
+        """``kind``: the detector's class (a shard's, :mod:`pipeline.detect.sharded`)."""
         recent = RecentIds(DEDUPE_HORIZON_SECONDS, DEDUPE_LIMIT, state.get("recent_ids", ()))
         return cls(
-            Detector.restore(state["detector"], config),
+            kind.restore(state["detector"], config),
             seen={int(source): offset for source, offset in state["seen"].items()},
             input_offset=state["input_offset"],
             recent=recent,

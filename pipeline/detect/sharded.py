@@ -35,9 +35,12 @@ Where it can differ, and only there:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
+from pipeline.detect.dedupe import DedupedDetector, DetectionCounts
 from pipeline.detect.detector import Detector
 from pipeline.detect.model import Alert, DetectorConfig
 from pipeline.detect.window import Window
@@ -69,6 +72,39 @@ class Part:
     progress: Progress
     late_posts: int  # posts the shard found behind its own watermark since its last part
     late_deletions: int
+    offset: int = -1  # the input record after which the shard made it: parts are told apart by it
+
+    def to_bytes(self) -> bytes:
+        vocabulary: dict[str, int] = {}
+        windows = [window.dump(vocabulary) for window in self.windows]
+        return orjson.dumps(
+            {
+                "shard": self.shard,
+                "offset": self.offset,
+                "windows": windows,
+                "vocabulary": sorted(vocabulary, key=vocabulary.__getitem__),
+                "progress": self.progress.to_list(),
+                "late_posts": self.late_posts,
+                "late_deletions": self.late_deletions,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Part:
+        """ValueError when ``data`` is not a part."""
+        try:
+            row = orjson.loads(data)
+            words = row["vocabulary"]
+            return cls(
+                int(row["shard"]),
+                tuple(Window.load(window, words) for window in row["windows"]),
+                Progress.from_list(row["progress"]),
+                int(row["late_posts"]),
+                int(row["late_deletions"]),
+                int(row["offset"]),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(f"not a detection part ({exc!r})") from None
 
 
 class ShardDetector(Detector):
@@ -222,3 +258,140 @@ class MergeDetector(Detector):
         detector.shards = saved["shards"]
         detector._progress = {int(shard): Progress.from_list(row) for shard, row in saved["progress"]}
         return detector
+
+
+def shard_of(source: int, shards: int) -> int:
+    """The shard (detect partition) that owns a source (posts partition)."""
+    return source % shards
+
+
+def sources_owned(sources: int, shards: int) -> list[int]:
+    """How many of ``sources`` posts partitions each of ``shards`` shards owns."""
+    return [
+        sum(1 for source in range(sources) if shard_of(source, shards) == shard) for shard in range(shards)
+    ]
+
+
+class ShardState:
+    """A shard fed from its detect partition: repeats dropped (:class:`DedupedDetector`), and after each
+    record the part to hand on, stamped with that record's offset.
+
+    Parts are made after every record, so they depend on the records alone, not on how they were
+    fetched: a shard restored from its snapshot makes again exactly the parts it made after it, with the
+    same offsets, and the merge drops those it has (:class:`MergeState`)."""
+
+    def __init__(self, deduped: DedupedDetector) -> None:
+        self.deduped = deduped
+
+    @property
+    def detector(self) -> ShardDetector:
+        detector = self.deduped.detector
+        assert isinstance(detector, ShardDetector)
+        return detector
+
+    @property
+    def input_offset(self) -> int:
+        return self.deduped.input_offset
+
+    @input_offset.setter
+    def input_offset(self, offset: int) -> None:
+        self.deduped.input_offset = offset
+
+    def fold(self, record: bytes, input_offset: int) -> list[Part]:
+        self.deduped.fold(record, input_offset)  # a shard raises no alerts itself
+        part = self.detector.take()
+        return [] if part is None else [replace(part, offset=input_offset)]
+
+    def counts(self) -> DetectionCounts:
+        # Late posts and deletions travel on in the parts and are counted by the merge.
+        deduped = self.deduped
+        return DetectionCounts(
+            0, deduped.redelivered, deduped.repeated_ids, 0, self.detector.unknown_deletions
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.deduped.snapshot()
+
+
+class MergeState:
+    """The merge fed from the parts topic: each shard's parts absorbed once, in the order it made them.
+
+    A part is known by its shard and the input offset it was made after, which grow with each shard's
+    parts: one at or below the last absorbed from its shard was made again by a shard restored from
+    an older snapshot (or sent twice), and is dropped."""
+
+    def __init__(
+        self, detector: MergeDetector, absorbed: dict[int, int] | None = None, input_offset: int = -1
+    ) -> None:
+        self.detector = detector
+        self.absorbed = absorbed or {}  # shard -> offset of its last part absorbed
+        self.input_offset = input_offset
+        self.repeated_parts = 0
+
+    def fold(self, record: bytes, input_offset: int) -> list[Alert]:
+        part = Part.from_bytes(record)
+        if not 0 <= part.shard < self.detector.shards:
+            raise ValueError(f"a part of shard {part.shard}, but there are {self.detector.shards} shards")
+        self.input_offset = input_offset
+        if part.offset <= self.absorbed.get(part.shard, -1):
+            self.repeated_parts += 1
+            return []
+        self.absorbed[part.shard] = part.offset
+        return self.detector.absorb(part)
+
+    def counts(self) -> DetectionCounts:
+        detector = self.detector
+        return DetectionCounts(detector.late_posts, 0, 0, detector.late_deletions, 0)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector.snapshot(),
+            "absorbed": [[shard, offset] for shard, offset in sorted(self.absorbed.items())],
+            "input_offset": self.input_offset,
+        }
+
+
+@dataclass(frozen=True)
+class ShardDetection:
+    """Makes shard ``shard`` of ``shards`` over ``sources`` posts partitions, fresh or from its snapshot."""
+
+    config: DetectorConfig
+    shard: int
+    shards: int
+    sources: int
+
+    def _config(self) -> DetectorConfig:
+        owned = sources_owned(self.sources, self.shards)[self.shard]
+        return replace(self.config, min_sources=max(owned, 1))
+
+    def fresh(self) -> ShardState:
+        owned = sources_owned(self.sources, self.shards)[self.shard]
+        return ShardState(DedupedDetector(ShardDetector(self._config(), self.shard, owns_sources=owned > 0)))
+
+    def restore(self, snapshot: dict[str, Any]) -> ShardState:
+        deduped = DedupedDetector.restore(snapshot, self._config(), kind=ShardDetector)
+        shard = deduped.detector
+        assert isinstance(shard, ShardDetector)
+        if shard.shard != self.shard:
+            raise ValueError(f"the snapshot of shard {self.shard} holds shard {shard.shard}")
+        return ShardState(deduped)
+
+
+@dataclass(frozen=True)
+class MergeDetection:
+    """Makes the merge of ``shards`` shards, fresh or from its snapshot."""
+
+    config: DetectorConfig
+    shards: int
+
+    def fresh(self) -> MergeState:
+        return MergeState(MergeDetector(self.config, self.shards))
+
+    def restore(self, snapshot: dict[str, Any]) -> MergeState:
+        detector = MergeDetector.restore(snapshot["detector"], self.config)
+        if detector.shards != self.shards:
+            raise ValueError(
+                f"the merge's snapshot is of {detector.shards} shards, not DETECT_PARTITIONS={self.shards}"
+            )
+        absorbed = {int(shard): int(offset) for shard, offset in snapshot["absorbed"]}
+        return MergeState(detector, absorbed, int(snapshot["input_offset"]))

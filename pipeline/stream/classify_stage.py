@@ -44,6 +44,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import IllegalStateError
 
 from feed.pseudonyms import Pseudonymizer
+from pipeline.detect.sharded import shard_of
 from pipeline.engine import Engine
 from pipeline.metrics import PipelineMetrics, observe_many
 from pipeline.records import dead_letter_headers
@@ -315,8 +316,11 @@ class ClassifyService(mode.Service):
             if (producer := await self._output_producer(partition)) is not None:
                 target = partition % self._classified_partitions
                 deliveries += await self._send_batch(producer, settings.classified_topic, target, outgoing)
-        for record in batch.detect.values():
-            deliveries.append(await self.producer.send(settings.detect_topic, record, partition=0))
+        shards = settings.detect_partitions
+        for source, record in batch.detect.items():
+            # Each posts partition's records to the one shard that owns it, in order.
+            shard = shard_of(source, shards)
+            deliveries.append(await self.producer.send(settings.detect_topic, record, partition=shard))
         topic = settings.posts_topic
         next_offsets = {TopicPartition(topic, p): offset for p, offset in batch.next_offsets.items()}
         delivered = asyncio.gather(*deliveries)

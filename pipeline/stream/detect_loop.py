@@ -1,8 +1,11 @@
 """The detect stage's correctness in one object: where to read from, what to fold, when to save, which
 alerts to send. Asyncio only: no Kafka, no Faust (the wiring is :mod:`pipeline.stream.detect_stage`).
 
-``posts.detect`` has one partition, read by one worker of the group at a time. :class:`DetectLoop`
-owns the rules that make its alerts equal ``python -m pipeline analyze``'s, each alert once:
+A loop reads one partition, owned by one worker of its group at a time, and folds it into one
+detection state: the single detector (``posts.detect`` with one partition → alerts), or with
+``DETECT_PARTITIONS`` above 1 a shard (a partition of ``posts.detect`` → its parts) or the merge (the
+parts → alerts; :mod:`pipeline.detect.sharded`). :class:`DetectLoop` owns the rules that make the alerts
+equal ``python -m pipeline analyze``'s, each alert once:
 
 - **It decides where to read from**: its snapshot's input offset + 1, by an explicit seek on every
   start (assignment, restart). The consumer group's committed offset only reports progress; it never
@@ -25,19 +28,42 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
-from pipeline.detect import Alert, Detector
-from pipeline.detect.dedupe import DedupedDetector
-from pipeline.engine import Engine
+from pipeline.detect import Detector
+from pipeline.detect.dedupe import DetectionCounts
 from pipeline.records import AlertPosition
 
 log = logging.getLogger(__name__)
 
 # A hole read again this often and still there is not a hole the broker can fill (see _on_gap).
 MAX_GAP_REREADS = 3
+
+
+class DetectionState(Protocol):
+    """What the loop folds records into: the one detector, a shard or the merge (``pipeline.detect``)."""
+
+    input_offset: int  # the last input offset folded
+
+    @property
+    def detector(self) -> Detector: ...
+
+    def fold(self, record: bytes, input_offset: int) -> list[Any]:
+        """The outputs (alerts, or a shard's parts) of one record; ValueError: not a record, nothing
+        changed."""
+
+    def counts(self) -> DetectionCounts: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class DetectionStates(Protocol):
+    def fresh(self) -> DetectionState: ...
+
+    def restore(self, snapshot: dict[str, Any]) -> DetectionState:
+        """ValueError: a snapshot of another layout."""
 
 
 class SnapshotStore(Protocol):
@@ -49,14 +75,17 @@ class SnapshotStore(Protocol):
 
 
 class AlertSink(Protocol):
-    async def send(self, alert: Alert, position: AlertPosition) -> None:
-        """Queue an alert (in order); ``flush`` waits for it."""
+    """Where the outputs go: alerts to the alerts topic, a shard's parts to the parts topic."""
+
+    async def send(self, alert: Any, position: AlertPosition) -> None:
+        """Queue an output (in order); ``flush`` waits for it."""
 
     async def flush(self) -> None:
         """Everything sent so far is acknowledged by the broker."""
 
     async def last_position(self) -> AlertPosition | None:
-        """The position of the last alert on the topic (None: empty, or written by an older version)."""
+        """The position of the last alert on the topic (None: empty, or written by an older version; always
+        None where repeats are dropped downstream, as the merge drops a shard's parts)."""
 
 
 class RecordSource(Protocol):
@@ -90,7 +119,7 @@ class DetectCounts:
 class DetectLoop:
     def __init__(
         self,
-        engine: Engine,
+        states: DetectionStates,
         *,
         store: SnapshotStore,
         sink: AlertSink,
@@ -99,14 +128,14 @@ class DetectLoop:
         clock: Callable[[], float] = time.monotonic,
         topic: str = "posts.detect",
     ) -> None:
-        self.engine = engine
+        self.states = states
         self.store = store
         self.sink = sink
         self.source = source
         self.snapshot_seconds = snapshot_seconds
         self.clock = clock
         self.topic = topic  # for messages only
-        self.state: DedupedDetector | None = None
+        self.state: DetectionState | None = None
         self.next_offset = 0
         self.counts = DetectCounts()
         self.unsaved = 0  # records folded since the last snapshot
@@ -125,12 +154,12 @@ class DetectLoop:
         offset read next."""
         saved = await self.store.load()
         if saved is None:
-            self.state = self.engine.fresh_detection()  # never reuse a detector that saw records
+            self.state = self.states.fresh()  # never reuse a detector that saw records
         else:
             snapshot = orjson.loads(saved)
             if isinstance(snapshot, str):  # saved by an earlier version: a JSON string holding the JSON
                 snapshot = orjson.loads(snapshot)
-            self.state = DedupedDetector.restore(snapshot, self.engine.detector.config)
+            self.state = self.states.restore(snapshot)
             self.counts.restores += 1
             log.warning(
                 "detector restored from its snapshot at %s offset %d", self.topic, self.state.input_offset
@@ -201,7 +230,6 @@ class DetectLoop:
             if self._published is not None and position <= self._published:
                 self.counts.alerts_suppressed += 1
                 continue
-            log.warning("alert %s", alert.to_record())
             await self.sink.send(alert, position)
             self.counts.alerts_sent += 1
         self.counts.records += 1

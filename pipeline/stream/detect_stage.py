@@ -1,16 +1,23 @@
 """The detect stage: ``posts.detect`` → :class:`~pipeline.stream.detect_loop.DetectLoop` → ``alerts``.
 Wiring only.
 
+With ``DETECT_PARTITIONS`` above 1 it runs as two services of this class, one per :class:`DetectRole`:
+the shards, one loop per partition of ``posts.detect`` this worker holds, each handing its finished
+windows on to the parts topic; and the merge, one loop over the parts topic's one partition, raising
+the alerts (:mod:`pipeline.detect.sharded`). Each loop keeps its own snapshot, in its own partition of
+its role's snapshot topic, and restores on its own.
+
 Why not a Faust agent (it was one until issue 14): the loop must decide where it reads from, and a
 Faust agent is handed whatever its consumer fetched. After a kill -9 the worker taking the partition
 over sometimes got the topic with a hole, which faust-streaming's own issues describe (#216 and #221:
 records prefetched before a rebalance handed out after it; #606: offsets committed past a gap). So this
-service reads ``posts.detect`` with its own aiokafka consumer in the group ``<app id>-detect``, and
-positions it itself (``seek``) from the snapshot on every assignment; the group's committed offset only
-reports progress. The snapshot lives in a compacted topic as chunks (:mod:`pipeline.stream.snapshot_log`),
-so no record outgrows the broker's limit however much a backlog holds. Alerts go out with the idempotent
-producer; the loop flushes them before each snapshot, and suppresses on restore those a previous owner
-already published (by the position headers of the last alert on the topic).
+service reads its input with its own aiokafka consumer in the group ``<app id>-detect`` (the merge:
+``<app id>-merge``), and positions it itself (``seek``) from the snapshot on every assignment; the
+group's committed offset only reports progress. A snapshot lives in a compacted topic as chunks
+(:mod:`pipeline.stream.snapshot_log`), so no record outgrows the broker's limit however much a backlog
+holds. Alerts go out with the idempotent producer; the loop flushes them before each snapshot, and
+suppresses on restore those a previous owner already published (by the position headers of the last
+alert on the topic). A shard's parts need no such check: the merge drops the parts it has.
 
 Not chosen: one Kafka transaction for alerts, snapshot and offset. It would also fence a zombie owner
 (a worker whose session expired while it still runs), which the position check cannot. But alerts would
@@ -21,9 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import faust
 import mode
@@ -31,16 +41,17 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from pipeline.detect import Alert
-from pipeline.detect.dedupe import DedupedDetector
-from pipeline.engine import Engine
+from pipeline.detect import Alert, DetectorConfig
+from pipeline.detect.dedupe import DetectionCounts, SingleDetection
+from pipeline.detect.sharded import MergeDetection, Part, ShardDetection
 from pipeline.metrics import PipelineMetrics
 from pipeline.records import AlertPosition
-from pipeline.settings import Settings
-from pipeline.stream.detect_loop import DetectLoop
+from pipeline.settings import Settings, snapshot_topics
+from pipeline.stream.detect_loop import DetectCounts, DetectionStates, DetectLoop
 from pipeline.stream.health import PartitionOffsets
 from pipeline.stream.kafka_clients import client_options
 from pipeline.stream.snapshot_log import CHUNK_BYTES, plan_write, read_newest
+from pipeline.stream.topics import PARTS_MAX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -48,39 +59,19 @@ FETCH_TIMEOUT_MS = 200
 FETCH_MAX_RECORDS = 500
 READ_TIMEOUT_SECONDS = 60.0  # reading a snapshot or the last alert back
 STOP_STEP_SECONDS = 15.0  # every step of a stop is bounded by this: a stop always ends
+INPUT_HEADER = "detect.input"  # on an alert: the topic whose offsets its position counts
 
 
 def snapshot_topic(settings: Settings) -> str:
-    # The name Faust gave the table's changelog, so a snapshot saved before issue 14 is found.
-    return f"{settings.app_id}-detector-state-changelog"
-
-
-class ExportedCounts(NamedTuple):
-    """The detection counts exported as counters (the metrics take their increments)."""
-
-    late_posts: int
-    redelivered: int
-    repeated_ids: int
-    late_deletions: int
-    unknown_deletions: int
-
-
-def _counts_of(state: DedupedDetector) -> ExportedCounts:
-    detector = state.detector
-    return ExportedCounts(
-        detector.late_posts,
-        state.redelivered,
-        state.repeated_ids,
-        detector.late_deletions,
-        detector.unknown_deletions,
-    )
+    """The single detector's snapshot topic."""
+    return snapshot_topics(settings)["single"]
 
 
 class PartitionReader:
-    """Reads partition 0 of a topic with a consumer of no group: its bounds, and spans of it."""
+    """Reads a partition of a topic with a consumer of no group: its bounds, and spans of it."""
 
-    def __init__(self, settings: Settings, topic: str) -> None:
-        self.tp = TopicPartition(topic, 0)
+    def __init__(self, settings: Settings, topic: str, partition: int = 0) -> None:
+        self.tp = TopicPartition(topic, partition)
         self.consumer = AIOKafkaConsumer(
             **client_options(settings),
             enable_auto_commit=False,
@@ -109,7 +100,7 @@ class PartitionReader:
         deadline = time.monotonic() + READ_TIMEOUT_SECONDS
         while not records or records[-1].offset < end - 1:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {tp.topic}[0] {begin}..{end - 1}")
+                raise TimeoutError(f"could not read {tp.topic}[{tp.partition}] {begin}..{end - 1}")
             fetched = await self.consumer.getmany(tp, timeout_ms=1000)
             records += [r for r in fetched.get(tp, []) if r.offset < end]
             if await self.consumer.position(tp) >= end:
@@ -118,18 +109,26 @@ class PartitionReader:
 
 
 class KafkaSnapshotStore:
-    """The detector's snapshot as chunks in the compacted snapshot topic."""
+    """A detection state's snapshot as chunks in a partition of a compacted snapshot topic."""
 
-    def __init__(self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        producer: AIOKafkaProducer,
+        metrics: PipelineMetrics,
+        topic: str,
+        partition: int = 0,
+    ) -> None:
         self.settings = settings
-        self.topic = snapshot_topic(settings)
+        self.topic = topic
+        self.partition = partition
         self.producer = producer
         self.metrics = metrics
         self._generation = -1
         self._chunks_by_slot: dict[int, int] = {}
 
     async def load(self) -> bytes | None:
-        async with PartitionReader(self.settings, self.topic) as reader:
+        async with PartitionReader(self.settings, self.topic, self.partition) as reader:
 
             async def read_span(begin: int, stop: int) -> list[tuple[bytes | None, bytes | None]]:
                 return [(r.key, r.value) for r in await reader.read(begin, stop)]
@@ -144,12 +143,14 @@ class KafkaSnapshotStore:
         generation = self._generation + 1
         slot_chunks = self._chunks_by_slot.get(generation % 2, 0)
         write = plan_write(snapshot, generation, input_offset, previous_chunks=slot_chunks)
+        topic, partition = self.topic, self.partition
         sent = [
-            await self.producer.send(self.topic, value, key=key, partition=0) for key, value in write.chunks
+            await self.producer.send(topic, value, key=key, partition=partition)
+            for key, value in write.chunks
         ]
         await asyncio.gather(*sent)  # every chunk acknowledged before the manifest names them
         key, value = write.manifest
-        await (await self.producer.send(self.topic, value, key=key, partition=0))
+        await (await self.producer.send(topic, value, key=key, partition=partition))
         self._generation = generation
         self._chunks_by_slot[generation % 2] = sum(1 for _, chunk in write.chunks if chunk is not None)
         self.metrics.detect_snapshot_bytes.set(len(snapshot))
@@ -157,20 +158,27 @@ class KafkaSnapshotStore:
 
 
 class KafkaAlertSink:
-    def __init__(self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics) -> None:
+    """Alerts to the alerts topic, each with its position in the input (``input_topic``) as headers."""
+
+    def __init__(
+        self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics, input_topic: str
+    ) -> None:
         self.settings = settings
         self.producer = producer
         self.metrics = metrics
+        self.input_topic = input_topic
         self._pending: list[asyncio.Future] = []
 
     async def send(self, alert: Alert, position: AlertPosition) -> None:
+        record = alert.to_record()
+        log.warning("alert %s", record)
         self.metrics.alerts.labels(alert.type).inc()
         self._pending.append(
             await self.producer.send(
                 self.settings.alerts_topic,
-                orjson.dumps(alert.to_record()),
+                orjson.dumps(record),
                 key=alert.key.encode(),
-                headers=position.headers(),
+                headers=[*position.headers(), (INPUT_HEADER, self.input_topic.encode())],
                 partition=0,
             )
         )
@@ -184,25 +192,81 @@ class KafkaAlertSink:
         async with PartitionReader(self.settings, self.settings.alerts_topic) as reader:
             start, end = await reader.bounds()
             records = await reader.read(max(start, end - 1), end)
-        return AlertPosition.from_headers(records[-1].headers) if records else None
+        if not records:
+            return None
+        headers = dict(records[-1].headers)
+        source = headers.get(INPUT_HEADER)
+        if source is not None and source != self.input_topic.encode():
+            return None  # raised from another input (DETECT_PARTITIONS changed): its offsets are not ours
+        return AlertPosition.from_headers(records[-1].headers)
+
+
+class KafkaPartSink:
+    """A shard's parts to the parts topic. No position check on restore: the merge drops the parts it
+    has (:class:`pipeline.detect.sharded.MergeState`)."""
+
+    def __init__(self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics) -> None:
+        self.settings = settings
+        self.producer = producer
+        self.metrics = metrics
+        self._pending: list[asyncio.Future] = []
+
+    async def send(self, part: Part, position: AlertPosition) -> None:
+        value = part.to_bytes()
+        self.metrics.detect_part_bytes.observe(len(value))
+        self._pending.append(
+            await self.producer.send(
+                self.settings.parts_topic, value, key=str(part.shard).encode(), partition=0
+            )
+        )
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def last_position(self) -> AlertPosition | None:
+        return None
+
+
+class PartitionFetcher:
+    """One consumer's fetches handed out per partition: each loop reads its own partition's records,
+    and one fetch serves every partition the consumer holds (no loop waits out another's empty fetch)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+        self._buffered: dict[TopicPartition, list[Any]] = {}
+
+    async def fetch(self, tp: TopicPartition) -> list[Any]:
+        waiting = self._buffered.pop(tp, None)
+        if waiting:
+            return waiting
+        fetched = await self.consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS)
+        for other, records in fetched.items():
+            if other != tp:
+                self._buffered.setdefault(other, []).extend(records)
+        return fetched.get(tp, [])
+
+    def forget(self, tp: TopicPartition) -> None:
+        """``tp`` was moved (seek) or given up: what was fetched of it is not read."""
+        self._buffered.pop(tp, None)
 
 
 class ConsumerSource:
-    """The detect partition of the service's consumer, as the loop's record source."""
+    """One partition of the service's consumer, as a loop's record source."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, fetcher: PartitionFetcher, tp: TopicPartition) -> None:
         self.consumer = consumer
+        self.fetcher = fetcher
         self.tp = tp
         self.committed: int | None = None  # the group's, for the lag and health report
 
     async def seek(self, offset: int) -> None:
+        self.fetcher.forget(self.tp)
         self.consumer.seek(self.tp, offset)
 
     async def fetch(self) -> list[tuple[int, bytes]]:
-        fetched = await self.consumer.getmany(
-            self.tp, timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS
-        )
-        return [(record.offset, record.value) for record in fetched.get(self.tp, [])]
+        return [(record.offset, record.value) for record in await self.fetcher.fetch(self.tp)]
 
     async def earliest(self) -> int:
         return (await self.consumer.beginning_offsets([self.tp]))[self.tp]
@@ -212,153 +276,235 @@ class ConsumerSource:
         self.committed = next_offset
 
 
+@dataclass(frozen=True)
+class DetectRole:
+    """What one detect service does: which topic it reads in which group, what each partition's loop
+    folds into, where it keeps its snapshots and where its outputs go."""
+
+    name: str  # "detect" (the single detector), "shards" or "merge"; the logs say it
+    input_topic: str
+    group_suffix: str
+    snapshot_topic: str
+    states: Callable[[int], DetectionStates]  # input partition -> what its loop folds into
+    raises_alerts: bool  # False: a shard's parts go to the parts topic
+
+    @property
+    def is_shards(self) -> bool:
+        return not self.raises_alerts
+
+
+def detect_roles(settings: Settings, config: DetectorConfig) -> list[DetectRole]:
+    """The detect services a worker runs: the one detector, or the shards and the merge.
+
+    ``config``: detection's, its ``min_sources`` the posts partitions."""
+    topics = snapshot_topics(settings)
+    shards = settings.detect_partitions
+    if shards == 1:
+        single = SingleDetection(config)
+        return [
+            DetectRole("detect", settings.detect_topic, "detect", topics["single"], lambda _: single, True)
+        ]
+    sources = settings.posts_partitions
+    merge = MergeDetection(config, shards)
+    return [
+        DetectRole(
+            "shards",
+            settings.detect_topic,
+            "detect",
+            topics["shards"],
+            lambda shard: ShardDetection(config, shard, shards, sources),
+            False,
+        ),
+        DetectRole("merge", settings.parts_topic, "merge", topics["merge"], lambda _: merge, True),
+    ]
+
+
+@dataclass
+class _Held:
+    """A partition this worker holds, its loop, and what the metrics took of the loop's counts."""
+
+    loop: DetectLoop
+    source: ConsumerSource
+    counted: DetectCounts
+    exported: DetectionCounts
+    watermark: float | None = None
+
+
 class DetectService(mode.Service):
     def __init__(
         self,
         topics: dict[str, faust.TopicT],
         settings: Settings,
         metrics: PipelineMetrics,
-        engine: Engine,
+        role: DetectRole,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.topics = topics
         self.settings = settings
         self.metrics = metrics
-        self.engine = engine
+        self.role = role
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
-        self.detect_loop: DetectLoop | None = None
-        self._source: ConsumerSource | None = None
+        self.fetcher: PartitionFetcher | None = None
+        self.held: dict[TopicPartition, _Held] = {}
         self._lock = asyncio.Lock()  # one of: a step, a take-over, a hand-over
-        self._owner = asyncio.Event()  # set while this worker holds the detect partition
+        self._holding = asyncio.Event()  # set while this worker holds a partition
         self._stopping = False
         self._task: asyncio.Future | None = None
-        self._exported = ExportedCounts(0, 0, 0, 0, 0)  # what the metrics hold already
-        self._watermark_exported: float | None = None
 
     @property
     def group_id(self) -> str:
-        return f"{self.settings.app_id}-detect"
+        return f"{self.settings.app_id}-{self.role.group_suffix}"
 
     @property
-    def tp(self) -> TopicPartition:
-        return TopicPartition(self.settings.detect_topic, 0)
+    def detect_loop(self) -> DetectLoop | None:
+        """The loop of partition 0 when held (the single detector's, the merge's)."""
+        held = self.held.get(TopicPartition(self.role.input_topic, 0))
+        return None if held is None else held.loop
 
     async def on_start(self) -> None:
         settings = self.settings
         for topic in self.topics.values():
-            await topic.maybe_declare()
+            await topic.maybe_declare()  # created when missing, before the consumer subscribes
+        client_id = f"{settings.app_id}-{self.role.group_suffix}"
         self.producer = AIOKafkaProducer(
             **client_options(settings),
-            client_id=f"{settings.app_id}-detect",
+            client_id=client_id,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
-            max_request_size=2 * CHUNK_BYTES,
+            max_request_size=max(2 * CHUNK_BYTES, PARTS_MAX_BYTES),
         )
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
             **client_options(settings),
-            client_id=f"{settings.app_id}-detect",
+            client_id=client_id,
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
-            # A killed owner's partition moves after this long (aiokafka's default is 10 s too).
+            # A killed owner's partitions move after this long (aiokafka's default is 10 s too).
             session_timeout_ms=10_000,
         )
-        self.consumer.subscribe([settings.detect_topic], listener=_Rebalance(self))
+        self.fetcher = PartitionFetcher(self.consumer)
+        self.consumer.subscribe([self.role.input_topic], listener=_Rebalance(self))
         await self.consumer.start()
         self._task = asyncio.ensure_future(self._run())
         self._task.add_done_callback(self._on_task_end)
 
     def _on_task_end(self, task: asyncio.Future) -> None:
         if not task.cancelled() and task.exception() is not None:
-            log.error("detect: the stage failed: %r", task.exception())
+            log.error("%s: the stage failed: %r", self.role.name, task.exception())
             self._crash(task.exception())
 
     async def _run(self) -> None:
         while not self._stopping:
-            if self.detect_loop is None:
-                # Not the owner of the detect partition. Never fetch here: records fetched now would be
-                # thrown away (the group's heartbeats and rebalances run in aiokafka's own tasks).
+            if not self.held:
+                # Holding nothing. Never fetch here: records fetched now would be thrown away (the
+                # group's heartbeats and rebalances run in aiokafka's own tasks).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._owner.wait(), FETCH_TIMEOUT_MS / 1000)
+                    await asyncio.wait_for(self._holding.wait(), FETCH_TIMEOUT_MS / 1000)
                 continue
-            async with self._lock:
-                loop = self.detect_loop
-                if loop is None or self._stopping:
-                    continue
-                try:
-                    await loop.step()
-                except KafkaError as exc:  # e.g. the broker restarting: the loop resumes at next_offset
-                    log.warning("detect: %r; reading %s from %d again", exc, self.tp, loop.next_offset)
-                    await loop.source.seek(loop.next_offset)
-                self._export(loop)
+            for tp in list(self.held):
+                async with self._lock:
+                    held = self.held.get(tp)
+                    if held is None or self._stopping:
+                        continue
+                    loop = held.loop
+                    try:
+                        await loop.step()
+                    except KafkaError as exc:  # e.g. the broker restarting: the loop resumes at next_offset
+                        log.warning(
+                            "%s: %r; reading %s from %d again", self.role.name, exc, tp, loop.next_offset
+                        )
+                        await loop.source.seek(loop.next_offset)
+                    self._export(held)
 
-    async def take_over(self) -> None:
-        """This worker got the detect partition: restore and seek (under the lock)."""
+    async def take_over(self, tp: TopicPartition) -> None:
+        """This worker got ``tp``: restore its state and seek (under the lock)."""
+        assert self.consumer is not None and self.producer is not None and self.fetcher is not None
+        role, settings = self.role, self.settings
         async with self._lock:
-            source = ConsumerSource(self.consumer, self.tp)
+            source = ConsumerSource(self.consumer, self.fetcher, tp)
+            if role.raises_alerts:
+                sink: Any = KafkaAlertSink(settings, self.producer, self.metrics, role.input_topic)
+            else:
+                sink = KafkaPartSink(settings, self.producer, self.metrics)
             loop = DetectLoop(
-                self.engine,
-                store=KafkaSnapshotStore(self.settings, self.producer, self.metrics),
-                sink=KafkaAlertSink(self.settings, self.producer, self.metrics),
+                role.states(tp.partition),
+                store=KafkaSnapshotStore(
+                    settings, self.producer, self.metrics, role.snapshot_topic, tp.partition
+                ),
+                sink=sink,
                 source=source,
-                snapshot_seconds=self.settings.snapshot_seconds,
-                topic=self.settings.detect_topic,
+                snapshot_seconds=settings.snapshot_seconds,
+                topic=f"{tp.topic}[{tp.partition}]",
             )
             started = time.perf_counter()
             offset = await loop.start()
-            source.committed = await self.consumer.committed(self.tp)
-            state = loop.state
+            source.committed = await self.consumer.committed(tp)
+            assert loop.state is not None
             # Counts restored with the snapshot are in some earlier owner's metrics already.
-            self._exported = _counts_of(state)
-            self._watermark_exported = None
-            self.metrics.reset_detect_counts()
+            self.held[tp] = _Held(loop, source, DetectCounts(), loop.state.counts())
             self.metrics.detect_restore_seconds.set(time.perf_counter() - started)
             self.metrics.detect_restores.inc(loop.counts.restores)
-            self.metrics.detect_owner.set(1)
-            self.detect_loop, self._source = loop, source
-            self._owner.set()
+            self._export_holding()
+            self._holding.set()
             log.warning(
-                "detect: took %s over, reading from %d (group committed %s)",
-                self.tp,
+                "%s: took %s[%d] over, reading from %d (group committed %s)",
+                role.name,
+                tp.topic,
+                tp.partition,
                 offset,
                 source.committed,
             )
 
-    async def hand_over(self) -> None:
-        """The detect partition leaves this worker: save where it stands, so the next owner starts there."""
+    async def hand_over(self, tp: TopicPartition) -> None:
+        """``tp`` leaves this worker: save where it stands, so the next owner starts there."""
         async with self._lock:
-            loop, self.detect_loop = self.detect_loop, None
-            self._owner.clear()
-            if loop is None:
+            held = self.held.pop(tp, None)
+            if self.fetcher is not None:
+                self.fetcher.forget(tp)
+            if not self.held:
+                self._holding.clear()
+            if held is None:
                 return
-            self.metrics.detect_owner.set(0)
+            self._export_holding()
             try:
-                await asyncio.wait_for(loop.checkpoint(), STOP_STEP_SECONDS)
+                await asyncio.wait_for(held.loop.checkpoint(), STOP_STEP_SECONDS)
             except Exception as exc:  # the next owner restores the previous snapshot and reads on from it
-                log.warning("detect: handing over without a final snapshot: %r", exc)
-            self._export(loop)
+                log.warning("%s: handing %s over without a final snapshot: %r", self.role.name, tp, exc)
+            self._export(held)
 
-    def _export(self, loop: DetectLoop) -> None:
+    def _export_holding(self) -> None:
+        if self.role.is_shards:
+            self.metrics.detect_shards.set(len(self.held))
+        else:
+            self.metrics.detect_owner.set(1 if self.held else 0)
+
+    def _export(self, held: _Held) -> None:
+        loop, metrics = held.loop, self.metrics
         state = loop.state
-        metrics = self.metrics
-        detector = state.detector
-        now = _counts_of(state)
-        if now != self._exported:
-            before = self._exported
+        assert state is not None
+        now = state.counts()
+        if now != held.exported:
+            before = held.exported
             metrics.late_posts.inc(now.late_posts - before.late_posts)
             metrics.duplicates.labels("redelivered").inc(now.redelivered - before.redelivered)
             metrics.duplicates.labels("repeated_id").inc(now.repeated_ids - before.repeated_ids)
             metrics.late_deletions.inc(now.late_deletions - before.late_deletions)
             metrics.unknown_deletions.inc(now.unknown_deletions - before.unknown_deletions)
-            self._exported = now
-        metrics.export_detect_counts(loop.counts)
-        if detector.watermark is not None and detector.watermark != self._watermark_exported:
-            self._watermark_exported = detector.watermark
+            held.exported = now
+        metrics.export_detect_counts(loop.counts, held.counted)
+        held.counted = dataclasses.replace(loop.counts)
+        detector = state.detector
+        if (
+            self.role.raises_alerts
+            and detector.watermark is not None
+            and detector.watermark != held.watermark
+        ):
+            held.watermark = detector.watermark
             metrics.export_detector(detector)
 
     async def on_stop(self) -> None:
@@ -367,26 +513,29 @@ class DetectService(mode.Service):
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), STOP_STEP_SECONDS)
             except (TimeoutError, Exception) as exc:
-                log.warning("detect: the loop did not end cleanly: %r", exc)
+                log.warning("%s: the loop did not end cleanly: %r", self.role.name, exc)
                 self._task.cancel()
-        await self.hand_over()
+        for tp in list(self.held):
+            await self.hand_over(tp)
         for name, closing in (("consumer", self.consumer), ("producer", self.producer)):
             if closing is None:
                 continue
             try:
                 await asyncio.wait_for(closing.stop(), STOP_STEP_SECONDS)
             except Exception as exc:
-                log.warning("detect: the %s did not stop cleanly: %r", name, exc)
+                log.warning("%s: the %s did not stop cleanly: %r", self.role.name, name, exc)
 
     async def offsets(self) -> dict[tuple[str, int], PartitionOffsets]:
-        """End, committed and read offsets of the detect partition, when this worker holds it."""
-        loop, source = self.detect_loop, self._source
-        if self.consumer is None or loop is None or source is None:
+        """End, committed and read offsets of the partitions this worker holds."""
+        if self.consumer is None or not self.held:
             return {}
-        tp = self.tp
-        ends = await self.consumer.end_offsets([tp])
+        held = dict(self.held)
+        ends = await self.consumer.end_offsets(list(held))
         return {
-            (tp.topic, tp.partition): PartitionOffsets(ends.get(tp), source.committed, loop.next_offset - 1)
+            (tp.topic, tp.partition): PartitionOffsets(
+                ends.get(tp), h.source.committed, h.loop.next_offset - 1
+            )
+            for tp, h in held.items()
         }
 
 
@@ -395,15 +544,20 @@ class _Rebalance(ConsumerRebalanceListener):
         self.service = service
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        if self.service.tp in revoked:
-            await self.service.hand_over()
+        for tp in revoked:
+            if tp in self.service.held:
+                await self.service.hand_over(tp)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        if self.service.tp in assigned and not self.service._stopping:
+        service = self.service
+        for tp in sorted(assigned):
+            if tp.topic != service.role.input_topic or tp in service.held or service._stopping:
+                continue
             try:
-                await self.service.take_over()
+                await service.take_over(tp)
             except Exception as exc:
-                # aiokafka logs a listener's exception and goes on, which would leave the detect partition
+                # aiokafka logs a listener's exception and goes on, which would leave the partition
                 # held and read by nobody: crash the worker instead, so the group gives it to another.
-                log.error("detect: could not take %s over: %r", self.service.tp, exc)
-                self.service._crash(exc)
+                log.error("%s: could not take %s over: %r", service.role.name, tp, exc)
+                service._crash(exc)
+                return

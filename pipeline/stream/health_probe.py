@@ -2,15 +2,17 @@
 
 The stages themselves are services the Faust worker starts and stops with the app:
 :mod:`pipeline.stream.classify_stage` (``posts`` → ``posts.classified`` + ``posts.detect``) and
-:mod:`pipeline.stream.detect_stage` (``posts.detect`` → ``alerts``). ``probe_health`` asks the broker
-for the end offsets of every partition they hold every few seconds; :class:`HealthMonitor` decides
-(lag, stalls, /health) and :meth:`PipelineMetrics.export_health` exports.
+:mod:`pipeline.stream.detect_stage` (``posts.detect`` → ``alerts``, or through the shards and the
+merge). ``probe_health`` asks the broker for the end offsets of every partition they hold every few
+seconds; :class:`HealthMonitor` decides (lag, stalls, /health) and
+:meth:`PipelineMetrics.export_health` exports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 import faust
 
@@ -27,17 +29,17 @@ def register_agents(
     metrics: PipelineMetrics,
     health: HealthMonitor,
     classify_stage: ClassifyService,
-    detect_stage: DetectService,
+    detect_stages: Sequence[DetectService],
 ) -> None:
     @app.timer(interval=settings.health_interval)
     async def probe_health() -> None:
-        await _probe(settings, classify_stage, detect_stage, metrics, health)
+        await _probe(settings, classify_stage, detect_stages, metrics, health)
 
 
 async def _probe(
     settings: Settings,
     classify_stage: ClassifyService,
-    detect_stage: DetectService,
+    detect_stages: Sequence[DetectService],
     metrics: PipelineMetrics,
     health: HealthMonitor,
 ) -> None:
@@ -46,7 +48,8 @@ async def _probe(
     error = None
     try:
         offsets = await asyncio.wait_for(classify_stage.offsets(), timeout)
-        offsets.update(await asyncio.wait_for(detect_stage.offsets(), timeout))
+        for detect_stage in detect_stages:
+            offsets.update(await asyncio.wait_for(detect_stage.offsets(), timeout))
         connected = True
     except Exception as exc:  # any failure to reach the broker is the answer itself
         offsets, connected, error = {}, False, f"{type(exc).__name__}: {exc}"

@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 from feed.kafka_security import KafkaSecurity, RefusalWatch, is_refusal, refusal
-from pipeline.settings import Settings
+from pipeline.settings import Settings, snapshot_topics
 
 CHECK_SECONDS = 30.0
 TOPIC_AUTHORIZATION_FAILED = 29
@@ -43,12 +43,21 @@ def needs(settings: Settings) -> list[tuple[str, str]]:
         (settings.dead_letter_topic, "WRITE"),
         (settings.detect_topic, "READ and WRITE"),
         (settings.alerts_topic, "READ and WRITE"),
-        (f"{settings.app_id}-detector-state-changelog", "READ and WRITE"),
+        *(
+            [(snapshot_topics(settings)["single"], "READ and WRITE")]
+            if settings.detect_partitions == 1
+            else [
+                (settings.parts_topic, "READ and WRITE"),
+                (snapshot_topics(settings)["shards"], "READ and WRITE"),
+                (snapshot_topics(settings)["merge"], "READ and WRITE"),
+            ]
+        ),
     ]
 
 
 def groups(settings: Settings) -> list[str]:
-    return [settings.app_id, f"{settings.app_id}-classify", f"{settings.app_id}-detect"]
+    merge = [f"{settings.app_id}-merge"] if settings.detect_partitions > 1 else []
+    return [settings.app_id, f"{settings.app_id}-classify", f"{settings.app_id}-detect", *merge]
 
 
 def check_access(settings: Settings, kafka_security: KafkaSecurity | None = None) -> None:

@@ -20,7 +20,7 @@ from pipeline.settings import Settings
 from pipeline.stream import kafka_clients
 from pipeline.stream.app import create_app
 from pipeline.stream.classify_stage import ClassifyService
-from pipeline.stream.detect_stage import DetectService
+from pipeline.stream.detect_stage import DetectService, detect_roles
 from pipeline.stream.faults import make_engine
 from pipeline.stream.health import HealthMonitor
 from pipeline.stream.health_probe import register_agents
@@ -52,8 +52,10 @@ def run(settings: Settings) -> int:
         log.warning("KEEP_AUTHORS=1: authors and @mentions are published as they reach the posts topic")
     pseudonymizer = None if settings.keep_authors else Pseudonymizer(load_key())
     classify_stage = ClassifyService(topics, settings, metrics, engine, pseudonymizer)
-    detect_stage = DetectService(topics, settings, metrics, engine)
-    register_agents(app, settings, metrics, health, classify_stage, detect_stage)
+    detect_stages = [
+        DetectService(topics, settings, metrics, role) for role in detect_roles(settings, detector.config)
+    ]
+    register_agents(app, settings, metrics, health, classify_stage, detect_stages)
 
     def health_check() -> tuple[bool, dict]:
         report, now = health.report(), time.monotonic()
@@ -76,7 +78,7 @@ def run(settings: Settings) -> int:
         flush=True,
     )
     deadline = StopDeadline(settings.stop_seconds, os._exit, _say)
-    worker = _Worker(deadline, app, classify_stage, detect_stage, loglevel=settings.log_level, quiet=True)
+    worker = _Worker(deadline, app, classify_stage, *detect_stages, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
     return 0
 

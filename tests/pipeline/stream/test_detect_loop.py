@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from pipeline.detect import Alert, Detector, DetectorConfig
+from pipeline.detect.dedupe import SingleDetection
 from pipeline.engine import Engine
 from pipeline.records import AlertPosition
 from pipeline.stream.batch import Record, classify_batch
@@ -24,6 +25,10 @@ BATCH = 400
 
 def new_engine() -> Engine:
     return Engine(detector=Detector(DetectorConfig(min_sources=PARTITIONS)))
+
+
+def single_detection() -> SingleDetection:
+    return SingleDetection(DetectorConfig(min_sources=PARTITIONS))
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +135,12 @@ def make_loop(
     source: MemorySource, store: MemoryStore, sink: MemorySink, *, snapshot_seconds=0.5
 ) -> DetectLoop:
     return DetectLoop(
-        new_engine(), store=store, sink=sink, source=source, snapshot_seconds=snapshot_seconds, clock=Clock()
+        single_detection(),
+        store=store,
+        sink=sink,
+        source=source,
+        snapshot_seconds=snapshot_seconds,
+        clock=Clock(),
     )
 
 
@@ -425,7 +435,9 @@ def test_a_slow_snapshot_makes_the_next_wait_ten_times_as_long_and_alerts_stay_t
             await MemoryStore.save(self, snapshot, input_offset)
 
     source, store, sink = MemorySource(detect_log), SlowStore(), MemorySink()
-    loop = DetectLoop(new_engine(), store=store, sink=sink, source=source, snapshot_seconds=0.5, clock=clock)
+    loop = DetectLoop(
+        single_detection(), store=store, sink=sink, source=source, snapshot_seconds=0.5, clock=clock
+    )
 
     async def go() -> None:
         await loop.start()
