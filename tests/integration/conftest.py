@@ -57,7 +57,9 @@ class RunningWorker:
 METRICS_LINE = re.compile(r"metrics on http://127\.0\.0\.1:(\d+)/metrics")
 
 
-def start_worker(bootstrap: str, name: str, work_dir: Path, *, partitions: int = 2) -> RunningWorker:
+def start_worker(
+    bootstrap: str, name: str, work_dir: Path, *, partitions: int = 2, detect_partitions: int = 1
+) -> RunningWorker:
     """A real `python -m pipeline worker` in group ``name``-app over topics named after ``name``.
 
     The worker takes any free metrics port itself (``--metrics-port 0``) and prints it: a port picked
@@ -68,8 +70,10 @@ def start_worker(bootstrap: str, name: str, work_dir: Path, *, partitions: int =
         "DEAD_LETTER_TOPIC": f"{name}.dead-letter",
         "CLASSIFIED_TOPIC": f"{name}.classified",
         "DETECT_TOPIC": f"{name}.detect",
+        "PARTS_TOPIC": f"{name}.parts",
         "ALERTS_TOPIC": f"{name}.alerts",
         "POSTS_PARTITIONS": str(partitions),
+        "DETECT_PARTITIONS": str(detect_partitions),
     }
     work_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
@@ -125,9 +129,13 @@ def workers(kafka_bootstrap, tmp_path) -> Iterator[Callable[..., RunningWorker]]
     """Starts workers on demand (same name = same group); all are stopped at the end."""
     started: list[RunningWorker] = []
 
-    def start(name: str | None = None, *, partitions: int = 2) -> RunningWorker:
+    def start(name: str | None = None, *, partitions: int = 2, detect_partitions: int = 1) -> RunningWorker:
         running = start_worker(
-            kafka_bootstrap, name or f"t{uuid.uuid4().hex[:8]}", tmp_path, partitions=partitions
+            kafka_bootstrap,
+            name or f"t{uuid.uuid4().hex[:8]}",
+            tmp_path,
+            partitions=partitions,
+            detect_partitions=detect_partitions,
         )
         started.append(running)
         return running

@@ -35,13 +35,15 @@ def stream(
     worker_count: int,
     speed: str,
     prefix: str = "det",
+    detect_partitions: int = 1,
 ) -> list[dict]:
-    # The name is the topics' and the group's: each test (prefix, speed, workers) has its own.
-    running = [workers(f"{prefix}-{speed}-{worker_count}", partitions=4) for _ in range(worker_count)]
-    name = running[0]
+    # The name is the topics' and the group's: each test (prefix, speed, workers, shards) has its own.
+    name = f"{prefix}-{speed}-{worker_count}-{detect_partitions}"
+    running = [workers(name, partitions=4, detect_partitions=detect_partitions) for _ in range(worker_count)]
+    first = running[0]
     sent = subprocess.run(
         python_module("replay", "send", str(scenario.feed), "--bootstrap", kafka_bootstrap,
-                      "--topic", name.topic, "--partitions", "4", "--speed", speed, "--quiet",
+                      "--topic", first.topic, "--partitions", "4", "--speed", speed, "--quiet",
                       "--state", str(tmp_path)),
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
@@ -55,7 +57,7 @@ def stream(
 
     wait_until(caught_up, timeout=600, what="the workers to process the whole feed", interval=1.0)
     consumer = KafkaConsumer(
-        name.alerts_topic,
+        first.alerts_topic,
         bootstrap_servers=kafka_bootstrap,
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
@@ -107,5 +109,38 @@ def test_account_alerts_equal_analyze_with_deletion_notices_in_the_feed(
         worker_count=worker_count,
         speed="max",
         prefix="accounts",
+    )
+    assert canonical(streamed) == canonical(accounts_scenario.alerts)
+
+
+@pytest.mark.parametrize(("worker_count", "detect_partitions"), [(1, 4), (2, 2), (3, 4)])
+def test_sharded_detection_raises_the_alerts_of_analyze(
+    kafka_bootstrap, workers, scenario, tmp_path, worker_count, detect_partitions
+):
+    # DETECT_PARTITIONS shards over the workers, a merge on one of them: exactly the oracle's alerts.
+    streamed = stream(
+        kafka_bootstrap,
+        workers,
+        scenario,
+        tmp_path,
+        worker_count=worker_count,
+        speed="max",
+        prefix="shards",
+        detect_partitions=detect_partitions,
+    )
+    assert canonical(streamed) == canonical(scenario.alerts)
+
+
+def test_sharded_account_alerts_equal_analyze(kafka_bootstrap, workers, accounts_scenario, tmp_path):
+    # Deletions, relocations and coordination are per author: each shard holds its authors whole.
+    streamed = stream(
+        kafka_bootstrap,
+        workers,
+        accounts_scenario,
+        tmp_path,
+        worker_count=2,
+        speed="max",
+        prefix="accounts",
+        detect_partitions=4,
     )
     assert canonical(streamed) == canonical(accounts_scenario.alerts)
