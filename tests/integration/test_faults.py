@@ -646,6 +646,89 @@ def test_when_one_of_three_workers_is_killed_the_others_take_over(
 
 
 # --------------------------------------------------------------------------------------------------
+# 3a. Sharded detection (DETECT_PARTITIONS=4): the worker holding the merge and some shards is killed.
+
+
+@pytest.mark.timeout(420)
+def test_sharded_detection_loses_nothing_when_the_merge_holder_is_killed(
+    kafka_bootstrap, kafka, scenario, tmp_path
+):
+    name = fresh_name("shards")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HEALTH_INTERVAL", "1")
+        running = [
+            start_worker(kafka_bootstrap, name, tmp_path, partitions=PARTITIONS, detect_partitions=PARTITIONS)
+            for _ in range(3)
+        ]
+    detect_topic, parts_topic = f"{name}.detect", f"{name}.parts"
+    try:
+        wait_until(
+            lambda: (
+                sum(assigned(w, detect_topic) for w in running) == PARTITIONS
+                and sum(assigned(w, parts_topic) for w in running) == 1
+            ),
+            timeout=120,
+            interval=0.5,
+            what="the 4 shards over the workers and the merge on one",
+        )
+        # The victim holds the merge (and shards): the merge and shards are taken over from snapshots.
+        victim = next(w for w in running if assigned(w, parts_topic) == 1)
+        survivors = [w for w in running if w is not victim]
+        victim_shards = assigned(victim, detect_topic)
+        sender = start_replay(
+            kafka_bootstrap, running[0].topic, scenario.feed, tmp_path / "replay", "--speed", "max"
+        )
+        wait_until(
+            lambda: sum(w.consumed() for w in running) >= scenario.posts / 3,
+            timeout=180,
+            interval=0.05,
+            what="the workers to consume a third of the feed",
+        )
+        victim.process.kill()
+        killed_at = time.monotonic()
+        victim.process.wait(timeout=30)
+        alerts_cut = sum(kafka.end_offsets(victim.alerts_topic).values())
+        wait_until(
+            lambda: (
+                sum(assigned(w, detect_topic) for w in survivors) == PARTITIONS
+                and sum(assigned(w, parts_topic) for w in survivors) == 1
+            ),
+            timeout=180,
+            interval=0.5,
+            what="the survivors to hold every shard and the merge",
+        )
+        taken_over = time.monotonic()
+        finish(sender)
+        caught_up = wait_caught_up(kafka, survivors, scenario)
+
+        readings = [labelled(w) for w in survivors]
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "victim_shards": victim_shards,
+            "alerts_on_topic_at_kill": alerts_cut,
+            "survivor_shards": [
+                sample_total(r, "pipeline_assigned_partitions", topic=detect_topic) for r in readings
+            ],
+            "kill_to_shards_and_merge_reassigned_s": round(taken_over - killed_at, 2),
+            "kill_to_caught_up_s": round(caught_up - killed_at, 2),
+        }
+        figures.update(classified_figures(kafka, survivors[0], scenario))
+        figures.update(
+            compare_alerts(streamed_alerts(kafka, survivors[0], scenario), scenario, cut=alerts_cut)
+        )
+        figures["detect_gaps_logged"] = detect_gaps(tmp_path)
+        figures["detect_restores_logged"] = worker_log_lines(tmp_path, "detector restored", "read again")
+        report(tmp_path, "sharded_merge_holder_killed", figures)
+
+        assert victim_shards >= 1
+        assert figures["posts_lost"] == 0
+        assert figures["unknown_ids_on_output"] == 0
+        assert_alerts_equal(figures)
+    finally:
+        stop_all(running)
+
+
+# --------------------------------------------------------------------------------------------------
 # 3b. Workers stopped while their groups rebalance stop in bounded time and commit what they did.
 
 
