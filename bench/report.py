@@ -25,7 +25,8 @@ MEASURES: dict[str, str] = {
     "pipeline_exactly_once_posts_per_s": "the same with EXACTLY_ONCE=1: output and offsets in transactions",
     "e2e_latency_exactly_once_p50_ms": "EXACTLY_ONCE=1, produce → read_committed arrival, median",
     "e2e_latency_exactly_once_p99_ms": "EXACTLY_ONCE=1, produce → read_committed arrival, 99th percentile",
-    "scaling": "pipeline posts/s by worker count (same group, 4 partitions)",
+    "scaling": "classify + detect posts/s by worker count (one group, 4 partitions, DETECT_PARTITIONS=4)",
+    "scaling_classify_only": "the same runs, classification alone (until the posts were committed)",
     "backlog_posts_per_s": "one worker started on a pre-filled 16-partition topic (iran2009), caught up",
     "backlog_peak_rss_mb": "that worker's peak resident memory (VmHWM), MiB",
 }
@@ -46,6 +47,8 @@ RATIOS: dict[str, tuple[str, str]] = {
     "exactly_once_p99_vs_at_least_once": ("e2e_latency_exactly_once_p99_ms", "e2e_latency_p99_ms"),
 }
 RESULT_KEYS = frozenset(MEASURES) | frozenset(RATIOS) | {"machine"}
+# Measures that are objects: worker count → posts/s.
+BY_WORKERS = frozenset({"scaling", "scaling_classify_only"})
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -78,7 +81,7 @@ def build_results(measured: Mapping[str, Any], machine: Mapping[str, Any]) -> di
     results: dict[str, Any] = {}
     for key in MEASURES:
         value = measured[key]
-        if key == "scaling":
+        if key in BY_WORKERS:
             results[key] = {str(workers): round(float(v), 1) for workers, v in sorted(value.items())}
         else:
             results[key] = round(float(value), 2 if key.endswith("_ms") else 1)
@@ -97,15 +100,16 @@ def check_results(results: Mapping[str, Any]) -> None:
         raise ValueError(
             f"keys missing {sorted(RESULT_KEYS - keys)}, unexpected {sorted(keys - RESULT_KEYS)}"
         )
-    for key in RESULT_KEYS - {"machine", "scaling"}:
+    for key in RESULT_KEYS - {"machine"} - BY_WORKERS:
         if not _is_number(results[key]):
             raise ValueError(f"{key} is not a number: {results[key]!r}")
-    scaling = results["scaling"]
-    if not isinstance(scaling, Mapping) or not scaling:
-        raise ValueError(f"scaling is not a non-empty object: {scaling!r}")
-    for workers, value in scaling.items():
-        if not isinstance(workers, str) or not workers.isdigit() or not _is_number(value):
-            raise ValueError(f"scaling[{workers!r}] = {value!r} is not workers → posts/s")
+    for key in BY_WORKERS:
+        by_workers = results[key]
+        if not isinstance(by_workers, Mapping) or not by_workers:
+            raise ValueError(f"{key} is not a non-empty object: {by_workers!r}")
+        for workers, value in by_workers.items():
+            if not isinstance(workers, str) or not workers.isdigit() or not _is_number(value):
+                raise ValueError(f"{key}[{workers!r}] = {value!r} is not workers → posts/s")
     if not isinstance(results["machine"], Mapping):
         raise ValueError("machine is not an object")
 
@@ -131,7 +135,7 @@ def format_table(results: Mapping[str, Any], notes: Mapping[str, str] | None = N
     rows: list[tuple[str, str, str]] = []
     for key, what in MEASURES.items():
         value = results[key]
-        if key == "scaling":
+        if key in BY_WORKERS:
             shown = "  ".join(f"{workers}w={format_number(v)}" for workers, v in value.items())
         else:
             shown = format_number(value)

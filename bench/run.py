@@ -17,14 +17,18 @@ over its first S posts (``BENCH_SAMPLE``, 300,000) and the slow Faust baseline o
 4. ``faust_passthrough_posts_per_s`` — a bare Faust agent forwarding each decoded record, F posts.
 5. ``pipeline_posts_per_s`` — one real ``python -m pipeline worker``, classify and detect, over all N
    posts: until its classify group has committed everything and detection's watermark reached the end.
-6. ``scaling`` — posts/s over the first S posts (classified and committed) with 1 worker (run 5) and
-   2 workers in one group.
+6. ``scaling`` — classify + detect posts/s over the first S posts with 1, 2 and 4 workers in one group,
+   detection in 4 shards (``DETECT_PARTITIONS=4``, issue 20); ``scaling_classify_only`` the same runs
+   until classification alone was done, and in the notes how much later detection was done and the
+   cores each worker used, in all and in its event loop alone (``bench/scaling.py``, which also runs
+   alone with any worker and partition count).
 7. ``e2e_latency_p50_ms`` / ``_p99_ms`` — posts sent at 5,000/s for 30 s from this process into a fresh
    topic with a worker running; each id's send time against its arrival on posts.classified. A stage
    at 1,000/s for 10 s goes first, for reference (in the notes).
    ``pipeline_exactly_once_posts_per_s`` and ``e2e_latency_exactly_once_p50_ms`` / ``_p99_ms`` — the
    same over the first S posts and at the same load with ``EXACTLY_ONCE=1``, read as
-   ``read_committed``; ``pipeline_at_least_once_sample_posts_per_s`` is its baseline (scaling's 1).
+   ``read_committed``; ``pipeline_at_least_once_sample_posts_per_s`` is its baseline (run 5, classified
+   over the first S posts).
 8. ``analyze_posts_per_s`` and ``classify_posts_per_s`` — in-process over S posts, after the broker stopped.
 9. ``backlog_posts_per_s`` and ``backlog_peak_rss_mb`` — the first B posts of the iran2009 week
    (``BENCH_BACKLOG_POSTS``, default N; the week has 923,416) pre-filled into a fresh 16-partition topic,
@@ -61,6 +65,7 @@ from bench.broker import INTERRUPTED, KAFKA_VERSION, REPO, Broker, Offsets
 from bench.classify_speed import classify_batch_seconds, engine_classify_seconds
 from bench.replay_throughput import replay_max
 from bench.report import MEASURES, build_results, format_number, format_table, percentile, rate
+from bench.scaling import scaling_runs
 from bench.stack import (
     CpuMeter,
     measure_latency,
@@ -94,6 +99,7 @@ REFERENCE_RATE = 1000.0
 REFERENCE_SECONDS = 10.0
 WARMUP_POSTS = 20_000
 PARTITIONS = 4
+SCALING_WORKERS = (1, 2, 4)
 
 
 def say(message: str) -> None:
@@ -282,34 +288,40 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
         )
 
     lateness = _lateness()
-    scaling: dict[str, float] = {}
-    scaling_notes = []
-    for workers in (1, 2):
-        # One worker over everything (pipeline_posts_per_s); both counts also over the sample (scaling).
-        posts = total if workers == 1 else sample
-        final_watermark = max(m.timestamp_ms for m in messages[:posts]) / 1000 - lateness - 60
-        with phases(f"pipeline, {workers} worker{'s' if workers > 1 else ''}"):
-            timing = time_pipeline(
-                bootstrap, offsets, source=source, name=f"bench-pipeline-{workers}w", workers=workers,
-                final_watermark=final_watermark, work_dir=run.work, timeout=timeout,
-                targets=run.counts(posts), milestone=run.counts(sample), broker_pid=broker_pid,
-            )  # fmt: skip
-        scaling[str(workers)] = timing.milestone_rate
-        scaling_notes.append(
-            f"{workers}w {timing.milestone_posts:,} posts in {timing.milestone_seconds:.1f}s "
-            f"(cores used: {timing.cpu})"
-        )
-        if workers == 1:
-            measured["pipeline_posts_per_s"] = timing.rate
-            notes["pipeline_posts_per_s"] = (
-                f"{timing.posts:,} posts: classified+committed after {timing.classified_seconds:.1f}s "
-                f"({format_number(rate(timing.posts, timing.classified_seconds))}/s), "
-                f"detection caught up by {timing.detected_seconds:.1f}s; cores used: {timing.cpu}"
-            )
-    measured["scaling"] = scaling
-    notes["scaling"] = "classified+committed, first posts of the topic: " + ", ".join(scaling_notes)
-    measured["pipeline_at_least_once_sample_posts_per_s"] = scaling["1"]
-    notes["pipeline_at_least_once_sample_posts_per_s"] = scaling_notes[0]
+    # One worker over everything, the one detector (the default): pipeline_posts_per_s, and classified
+    # over the sample, the baseline of exactly once.
+    final_watermark = max(m.timestamp_ms for m in messages) / 1000 - lateness - 60
+    with phases("pipeline, 1 worker"):
+        timing = time_pipeline(
+            bootstrap, offsets, source=source, name="bench-pipeline-1w", workers=1,
+            final_watermark=final_watermark, work_dir=run.work, timeout=timeout,
+            targets=run.counts(total), milestone=run.counts(sample), broker_pid=broker_pid,
+        )  # fmt: skip
+    measured["pipeline_posts_per_s"] = timing.rate
+    notes["pipeline_posts_per_s"] = (
+        f"{timing.posts:,} posts: classified+committed after {timing.classified_seconds:.1f}s "
+        f"({format_number(rate(timing.posts, timing.classified_seconds))}/s), "
+        f"detection caught up by {timing.detected_seconds:.1f}s; cores used: {timing.cpu}"
+    )
+    measured["pipeline_at_least_once_sample_posts_per_s"] = timing.milestone_rate
+    notes["pipeline_at_least_once_sample_posts_per_s"] = (
+        f"{timing.milestone_posts:,} posts in {timing.milestone_seconds:.1f}s (cores used: {timing.cpu})"
+    )
+
+    # Scaling: 1, 2 and 4 workers over the sample, detection in DETECT_PARTITIONS=4 shards (issue 20).
+    with phases("scaling, 1/2/4 workers, 4 detect partitions"):
+        runs = scaling_runs(
+            bootstrap, offsets, source=source, messages=messages, partitions=PARTITIONS,
+            worker_counts=list(SCALING_WORKERS), detect_partitions=PARTITIONS, work_dir=run.work,
+            broker_pid=broker_pid, posts=sample, say=say,
+        )  # fmt: skip
+    measured["scaling"] = {str(r.workers): r.classify_detect_posts_per_s for r in runs}
+    measured["scaling_classify_only"] = {str(r.workers): r.classify_only_posts_per_s for r in runs}
+    notes["scaling"] = "; ".join(
+        f"{r.workers}w detection done {r.detect_after_classify_s:.1f}s after classification "
+        f"(cores used: {r.cpu})"
+        for r in runs
+    )
 
     with phases("pipeline, 1 worker, EXACTLY_ONCE=1"):
         final_watermark = max(m.timestamp_ms for m in messages[:sample]) / 1000 - lateness - 60

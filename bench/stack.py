@@ -31,7 +31,7 @@ from tqdm import tqdm
 from bench.baselines import PRODUCER_SETTINGS
 from bench.broker import Offsets, check_interrupted, free_port, wait_for
 from bench.workload import Message
-from pipeline.metrics import read_samples, totals_by_name
+from pipeline.metrics import read_samples, sample_total, totals_by_name
 
 POLL_SECONDS = 0.25
 
@@ -160,6 +160,7 @@ class PipelineTopics:
     name: str
     posts: str
     partitions: int = 4  # of the posts topic, and so of the classified topic
+    detect_partitions: int = 1  # DETECT_PARTITIONS: detection's shards (1: one detector)
 
     @property
     def app_id(self) -> str:
@@ -173,7 +174,7 @@ class PipelineTopics:
     def outputs(self) -> dict[str, int]:
         return {
             f"{self.name}.classified": self.partitions,
-            f"{self.name}.detect": 1,
+            f"{self.name}.detect": self.detect_partitions,
             f"{self.name}.alerts": 1,
             f"{self.name}.dead-letter": 1,
         }
@@ -184,14 +185,22 @@ class PipelineTopics:
 
 
 def start_worker(
-    bootstrap: str, topics: PipelineTopics, work_dir: Path, *, exactly_once: bool = False
+    bootstrap: str,
+    topics: PipelineTopics,
+    work_dir: Path,
+    *,
+    exactly_once: bool = False,
+    environment: dict[str, str] | None = None,
 ) -> Worker:
     port = free_port()
     env = {
         **os.environ,
+        **(environment or {}),
         "EXACTLY_ONCE": "1" if exactly_once else "0",
         "CLASSIFIED_TOPIC": topics.classified,
         "DETECT_TOPIC": f"{topics.name}.detect",
+        "PARTS_TOPIC": f"{topics.name}.parts",
+        "DETECT_PARTITIONS": str(topics.detect_partitions),
         "ALERTS_TOPIC": f"{topics.name}.alerts",
         "DEAD_LETTER_TOPIC": f"{topics.name}.dead-letter",
         "POSTS_PARTITIONS": str(topics.partitions),
@@ -233,7 +242,8 @@ class Timing:
         return self.posts / self.seconds if self.seconds > 0 else 0.0
 
 
-EXTRA_CHECK_SECONDS = 3.0  # scraping a worker's metrics costs it CPU: rarely, until classification is done
+EXTRA_CHECK_SECONDS = 3.0
+SETTLE_CHECK_SECONDS = 0.5  # scraping a worker's metrics costs it CPU: rarely, until classification is done
 
 
 def time_group(
@@ -249,10 +259,12 @@ def time_group(
     milestone: Sequence[int] | None = None,
     extra_done: Callable[[], bool] | None = None,
     cpu: CpuMeter | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> Timing:
     """Polls until ``group`` committed ``source`` up to ``targets`` (per partition; default: the end
     offsets) and ``extra_done`` holds; see the module doc. When the committed offsets pass ``milestone``
-    (per partition, below the targets) that time is noted too."""
+    (per partition, below the targets) that time is noted too. ``ready``: the clock starts only once it
+    holds (the workers' group has settled), counting the output from then."""
     topic_ends = offsets.end_offsets(source)
     ends = topic_ends if targets is None else _cap(topic_ends, targets)
     marks = _cap(ends, milestone if milestone is not None else [0] * len(ends))
@@ -270,7 +282,7 @@ def time_group(
             if not alive():
                 raise RuntimeError(f"{desc}: a consumer process exited")
             now = time.monotonic()
-            if first_at is None:
+            if first_at is None and (ready is None or ready()):
                 out = offsets.end_total(output)
                 if out > 0:
                     first_at, first_out = now, out
@@ -330,13 +342,38 @@ def time_pipeline(
     broker_pid: int | None = None,
     partitions: int = 4,
     exactly_once: bool = False,
+    detect_partitions: int = 1,
+    settle: bool = False,
 ) -> Timing:
     """``workers`` pipeline workers in one group over the pre-filled ``source`` (``partitions``
-    partitions); stopped at the end."""
-    topics = PipelineTopics(name, source, partitions)
+    partitions); stopped at the end. ``settle``: the clock starts once every worker holds posts
+    partitions and every detect partition is held (workers that join one after another rebalance the
+    group a few times first)."""
+    topics = PipelineTopics(name, source, partitions, detect_partitions)
     offsets.create(topics.outputs)
-    running = [start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once) for _ in range(workers)]
+    # Settling is read from the assignment gauges, which the health probe refreshes this often.
+    environment = {"HEALTH_INTERVAL": "1"} if settle else None
+    running = [
+        start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=environment)
+        for _ in range(workers)
+    ]
     max_paused = 0.0
+    settle_checked = 0.0
+
+    def settled() -> bool:
+        nonlocal settle_checked
+        if time.monotonic() - settle_checked < SETTLE_CHECK_SECONDS:
+            return False
+        settle_checked = time.monotonic()
+        held_posts, held_detect = [], 0.0
+        for worker in running:
+            try:
+                samples = read_samples(worker.metrics_url)
+            except OSError:
+                return False
+            held_posts.append(sample_total(samples, "pipeline_assigned_partitions", topic=source))
+            held_detect += sample_total(samples, "pipeline_assigned_partitions", topic=f"{name}.detect")
+        return min(held_posts) > 0 and sum(held_posts) == partitions and held_detect == detect_partitions
 
     def detected() -> bool:
         nonlocal max_paused
@@ -363,13 +400,16 @@ def time_pipeline(
             targets=targets,
             milestone=milestone,
             extra_done=detected,
+            ready=settled if settle else None,
             cpu=CpuMeter(
                 {
                     **{f"worker{n + 1}": w.process.pid for n, w in enumerate(running)},
+                    # The event loop alone (the detect loops, Kafka I/O), without its classifier processes.
+                    **{f"worker{n + 1}-loop": w.process.pid for n, w in enumerate(running)},
                     "broker": broker_pid,
                     "bench": os.getpid(),
                 },
-                alone={"bench"},
+                alone={"bench", *(f"worker{n + 1}-loop" for n in range(len(running)))},
             ),
         )
         # Before the workers stop: VmHWM is the most the process ever held.

@@ -42,6 +42,7 @@ def measured(**changes):
         "e2e_latency_exactly_once_p50_ms": 600.0,
         "e2e_latency_exactly_once_p99_ms": 1100.0,
         "scaling": {"1": 7000.0, "2": 9000.0},
+        "scaling_classify_only": {"1": 7100.0, "2": 9500.0},
         "backlog_posts_per_s": 9000.0,
         "backlog_peak_rss_mb": 180.04,
     }
@@ -99,6 +100,7 @@ def test_results_have_exactly_the_required_keys_and_types():
         "e2e_latency_exactly_once_p50_ms",
         "e2e_latency_exactly_once_p99_ms",
         "scaling",
+        "scaling_classify_only",
         "backlog_posts_per_s",
         "backlog_peak_rss_mb",
         "machine",
@@ -110,7 +112,7 @@ def test_results_have_exactly_the_required_keys_and_types():
         "exactly_once_vs_at_least_once",
         "exactly_once_p99_vs_at_least_once",
     }
-    for key in set(MEASURES) - {"scaling"}:
+    for key in set(MEASURES) - {"scaling", "scaling_classify_only"}:
         assert isinstance(results[key], float)
     assert results["scaling"] == {"1": 7000.0, "2": 9000.0}
     assert all(isinstance(v, float) for v in results["scaling"].values())
@@ -156,6 +158,8 @@ def test_missing_or_extra_measures_are_refused():
         {"scaling": {}},
         {"scaling": {"one": 1.0}},
         {"scaling": {"1": "x"}},
+        {"scaling_classify_only": {}},
+        {"scaling_classify_only": {"4": None}},
         {"machine": "a laptop"},
     ],
 )

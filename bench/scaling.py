@@ -1,0 +1,211 @@
+"""Scaling: classify + detect posts/s by worker count, on a topic pre-filled with the stress scenario.
+
+    python -m bench.scaling --workers 1,2,4 --partitions 4 [--detect-partitions P] [--posts N]
+                            [--output scaling-results.json]
+
+Starts its own broker (as ``make bench`` does), pre-fills a ``--partitions`` topic with the first N posts
+of the stress scenario (``BENCH_POSTS``, default 300,000), then for each worker count starts that many
+``python -m pipeline worker`` in one group with ``DETECT_PARTITIONS`` shards (default: the partitions)
+and times them over the whole topic, from the first classified record once the group has settled
+(every worker holds posts partitions, every detect partition is held):
+
+- ``classification alone``: until the classify group has committed every post;
+- ``classify + detect``: until that, and until detection's watermark reached the end of the feed;
+- where the time goes: the cores each worker used, in all and in its event loop alone (the detect
+  shards, the merge and Kafka I/O; the rest is its classifier processes), and the broker's.
+
+The figures to beat (issue 20), measured on 16 cores with one partition of ``posts.detect`` (the single
+detector), 1,000,000 posts in 16 partitions: classification alone 24,077 / 36,832 / 53,545 / 89,886
+posts/s with 1 / 2 / 4 / 8 workers; classify + detect 24,077 / 36,099 / 51,557 / 55,483. With 8 workers
+on 16 cores, classify + detect should reach at least 0.9 of classification alone. A bigger machine is
+asked with, e.g., ``--workers 1,2,4,8 --partitions 16 --posts 1000000``.
+
+``make bench`` runs :func:`scaling_runs` on its own pre-filled topic (1, 2 and 4 workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.baselines import bare_producer
+from bench.broker import Broker, Offsets
+from bench.report import format_number, rate
+from bench.stack import Timing, progress_bar, stop_all, time_pipeline
+from bench.workload import Message, load, make_feed, partition_counts, partition_last_timestamps
+
+DEFAULT_POSTS = 300_000
+
+
+@dataclass
+class ScalingRun:
+    workers: int
+    detect_partitions: int
+    posts: int
+    classify_only_posts_per_s: float
+    classify_detect_posts_per_s: float
+    detect_after_classify_s: float  # how much later detection caught up than classification finished
+    cpu: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "workers": self.workers,
+            "detect_partitions": self.detect_partitions,
+            "posts": self.posts,
+            "classify_only_posts_per_s": round(self.classify_only_posts_per_s, 1),
+            "classify_detect_posts_per_s": round(self.classify_detect_posts_per_s, 1),
+            "detect_after_classify_s": round(self.detect_after_classify_s, 2),
+            "cores_used": self.cpu,
+        }
+
+    def line(self) -> str:
+        return (
+            f"{self.workers} worker{'s' if self.workers > 1 else ''}, {self.detect_partitions} detect "
+            f"partition{'s' if self.detect_partitions > 1 else ''}: classify + detect "
+            f"{format_number(self.classify_detect_posts_per_s)}/s, classification alone "
+            f"{format_number(self.classify_only_posts_per_s)}/s, detection done "
+            f"{self.detect_after_classify_s:.1f}s after classification; cores used: {self.cpu}"
+        )
+
+
+def final_watermark(messages: list[Message], partitions: int) -> float:
+    """Detection's watermark once it has read the whole topic: the earliest partition's last post minus
+    the lateness."""
+    last = partition_last_timestamps(messages, partitions)
+    if last is None:
+        raise ValueError("a post without an author: its partition cannot be known in advance")
+    return min(last) / 1000 - _lateness()
+
+
+def _lateness() -> float:
+    from pipeline.detect import DetectorConfig
+
+    return DetectorConfig().lateness_seconds
+
+
+def scaling_runs(
+    bootstrap: str,
+    offsets: Offsets,
+    *,
+    source: str,
+    messages: list[Message],
+    partitions: int,
+    worker_counts: list[int],
+    detect_partitions: int,
+    work_dir: Path,
+    broker_pid: int | None,
+    posts: int | None = None,
+    say=lambda message: None,
+) -> list[ScalingRun]:
+    """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``."""
+    posts = len(messages) if posts is None else posts
+    counts = partition_counts(messages[:posts], partitions)
+    if counts is None:
+        raise ValueError("a post without an author: its partition cannot be known in advance")
+    if posts < len(messages):  # a prefix: the watermark passes the prefix's end while the rest is read
+        target = max(m.timestamp_ms for m in messages[:posts]) / 1000 - _lateness() - 60
+    else:
+        target = final_watermark(messages, partitions)
+    runs = []
+    for workers in worker_counts:
+        say(f"scaling: {workers} worker(s), {detect_partitions} detect partition(s) ...")
+        timing: Timing = time_pipeline(
+            bootstrap, offsets, source=source, name=f"scaling-{workers}w-{detect_partitions}d",
+            workers=workers, final_watermark=target, work_dir=work_dir,
+            timeout=max(300.0, posts / 1000), targets=counts, milestone=counts, broker_pid=broker_pid,
+            partitions=partitions, detect_partitions=detect_partitions, settle=True,
+        )  # fmt: skip
+        run = ScalingRun(
+            workers,
+            detect_partitions,
+            timing.posts,
+            rate(timing.posts, timing.classified_seconds),
+            rate(timing.posts, max(timing.classified_seconds, timing.detected_seconds)),
+            max(0.0, timing.detected_seconds - timing.classified_seconds),
+            timing.cpu,
+        )
+        say(run.line())
+        runs.append(run)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scaling",
+        description="Classify + detect posts/s by worker count on a real broker (its own, on free ports).",
+    )
+    parser.add_argument("--workers", default="1,2,4", help="worker counts to time, comma-separated (1,2,4)")
+    parser.add_argument("--partitions", type=int, default=4, help="partitions of the posts topic (4)")
+    parser.add_argument(
+        "--detect-partitions", type=int, default=None, help="DETECT_PARTITIONS (default: --partitions)"
+    )
+    parser.add_argument(
+        "--posts",
+        type=int,
+        default=int(os.environ.get("BENCH_POSTS", DEFAULT_POSTS)),
+        help=f"posts of the stress scenario (BENCH_POSTS, {DEFAULT_POSTS:,})",
+    )
+    parser.add_argument("--output", type=Path, default=Path("scaling-results.json"))
+    args = parser.parse_args(argv)
+    try:
+        worker_counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--workers {args.workers!r}: whole numbers separated by commas, e.g. 1,2,4")
+    if not worker_counts or min(worker_counts) < 1 or args.partitions < 1 or args.posts < 1:
+        parser.error("--workers, --partitions and --posts must be at least 1")
+    detect_partitions = args.detect_partitions or args.partitions
+    if not 1 <= detect_partitions <= args.partitions:
+        parser.error(f"--detect-partitions must be 1..{args.partitions} (at most the posts partitions)")
+
+    def say(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="iran2009-scaling-") as tmp:
+        work = Path(tmp)
+        broker = Broker(work / "kafka")
+        try:
+            broker.start()
+            feed = work / "feed.jsonl"
+            total = make_feed(feed, args.posts)
+            _, messages = load(feed)
+            bootstrap = broker.wait()
+            say(f"{total:,} posts; broker on {bootstrap}")
+            offsets = Offsets(bootstrap)
+            try:
+                source = "scaling-posts"
+                offsets.create({source: args.partitions})
+                bar = progress_bar(total, "pre-fill")
+                bare_producer(bootstrap, source, messages, progress=bar)
+                bar.close()
+                runs = scaling_runs(
+                    bootstrap, offsets, source=source, messages=messages, partitions=args.partitions,
+                    worker_counts=worker_counts, detect_partitions=detect_partitions, work_dir=work,
+                    broker_pid=broker.pid(), say=say,
+                )  # fmt: skip
+            finally:
+                offsets.close()
+        finally:
+            stop_all()
+            broker.stop()
+    results = {
+        "cores": os.cpu_count(),
+        "posts": total,
+        "partitions": args.partitions,
+        "runs": [run.to_record() for run in runs],
+    }
+    args.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    for run in runs:
+        print(run.line())
+    say(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
