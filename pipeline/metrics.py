@@ -326,6 +326,14 @@ class PipelineMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )
+        self.shard_state = Gauge(
+            "pipeline_detect_shard_state_entries",
+            "What each detection shard this worker holds remembers, by kind (as "
+            "pipeline_detector_state_entries; DETECT_PARTITIONS above 1): authors and indexed posts live "
+            "in the shards.",
+            ["shard", "kind"],
+            registry=self.registry,
+        )
         self.detect_part_bytes = Histogram(
             "pipeline_detect_part_bytes",
             "Size of the parts the detection shards hand on to the merge (DETECT_PARTITIONS above 1).",
@@ -375,6 +383,15 @@ class PipelineMetrics:
             self.detect_gaps.inc(counts.gaps - before.gaps)
         if counts.snapshots > before.snapshots:
             self.detect_snapshots.inc(counts.snapshots - before.snapshots)
+
+    def export_shard(self, shard: int, detector: Detector | None) -> None:
+        """A shard's state entries; None: the shard left this worker (its series go)."""
+        for kind, entries in (detector.state_entries() if detector is not None else {}).items():
+            self.shard_state.labels(str(shard), kind).set(entries)
+        if detector is None:
+            for labels in _label_sets(self.shard_state):
+                if labels[0] == str(shard):
+                    self.shard_state.remove(*labels)
 
     def export_detector(self, detector: Detector) -> None:
         """The detector's state after its watermark moved: watchlist, outages, windows, episodes."""

@@ -21,8 +21,9 @@ up; the clock starts with the worker.
 Environment: SOAK_MODE (replay | backlog), SOAK_POSTS (5000000; backlog: the whole week), SOAK_INTERVAL
 (5 s), SOAK_TIMEOUT (10800 s), SOAK_SCENARIO (tactics; stress; backlog: iran2009), SOAK_AUTHORS (300000
 background authors; replay mode), SOAK_ACCOUNT_RETENTION (86400 s: the worker's ACCOUNT_RETENTION_SECONDS,
-shorter than the feed so that authors expire during the soak), SOAK_DIR (parent of the temporary
-directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
+shorter than the feed so that authors expire during the soak), SOAK_DETECT_PARTITIONS (the worker's
+DETECT_PARTITIONS; default the posts partitions, each shard's state sampled apart), SOAK_DIR (parent of
+the temporary directory), SOAK_KEEP=1 (keep it), SOAK_RESULTS (soak-results.json).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ STRESS_RATE = 200.0  # posts/s of the stress scenario; its length is chosen to r
 LATENESS_SECONDS = 120  # detection's allowed lateness (pipeline.detect.DetectorConfig)
 # What detection remembers (pipeline_detector_state_entries): each must level off, not grow with the feed.
 STATE_KINDS = ("authors", "indexed_posts", "signed_posts", "open_windows", "terms_tracked", "episodes")
+SHARD_KINDS = ("authors", "indexed_posts", "open_windows")
 
 
 def env_int(name: str, default: int) -> int:
@@ -350,6 +352,11 @@ def summarize(samples: list[dict[str, Any]], marks: dict[str, float], feed: dict
             }
             for kind in STATE_KINDS
         },
+        # Per shard (DETECT_PARTITIONS above 1), what grows with the authors: at each quarter.
+        "shard_state": {
+            shard: {kind: [s["shards"][shard][kind] for s in quarter_marks] for kind in SHARD_KINDS}
+            for shard in (quarter_marks[0]["shards"] if quarter_marks else {})
+        },
         "samples": len(samples),
     }
 
@@ -378,6 +385,8 @@ def main() -> int:
     # longer than any generated feed).
     authors = env_int("SOAK_AUTHORS", 300_000)
     account_retention = env_float("SOAK_ACCOUNT_RETENTION", 86400.0)
+    # Detection in as many shards as posts partitions (issue 20): the state of each is sampled.
+    detect_partitions = env_int("SOAK_DETECT_PARTITIONS", partitions)
     results_path = Path(os.environ.get("SOAK_RESULTS") or "soak-results.json")
     keep = os.environ.get("SOAK_KEEP") == "1"
     work = Path(tempfile.mkdtemp(prefix="iran2009-soak-", dir=os.environ.get("SOAK_DIR") or None))
@@ -426,10 +435,13 @@ def main() -> int:
             "POSTS_PARTITIONS": str(partitions),
             "CLASSIFIED_TOPIC": f"{NAME}.classified",
             "DETECT_TOPIC": f"{NAME}.detect",
+            "PARTS_TOPIC": f"{NAME}.parts",
+            "DETECT_PARTITIONS": str(detect_partitions),
             "ALERTS_TOPIC": f"{NAME}.alerts",
             "DEAD_LETTER_TOPIC": f"{NAME}.dead-letter",
             "ACCOUNT_RETENTION_SECONDS": str(account_retention),
         }
+        feed_info["detect_partitions"] = detect_partitions
         feed_info["account_retention_seconds"] = account_retention
         # Own sessions: a Ctrl-C reaches this script only, which then stops everything in order.
         with (work / "worker.log").open("w") as log:
@@ -475,9 +487,24 @@ def main() -> int:
                 ),
                 "watermark": sample_total(metrics, "pipeline_watermark_seconds"),
                 "paused": int(sample_total(metrics, "pipeline_partitions_paused")),
+                # The merge's (or the one detector's) and every shard's, added up; and each shard's.
                 "state": {
-                    kind: int(sample_total(metrics, "pipeline_detector_state_entries", kind=kind))
+                    kind: int(
+                        sample_total(metrics, "pipeline_detector_state_entries", kind=kind)
+                        + sample_total(metrics, "pipeline_detect_shard_state_entries", kind=kind)
+                    )
                     for kind in STATE_KINDS
+                },
+                "shards": {
+                    str(shard): {
+                        kind: int(
+                            sample_total(
+                                metrics, "pipeline_detect_shard_state_entries", shard=str(shard), kind=kind
+                            )
+                        )
+                        for kind in SHARD_KINDS
+                    }
+                    for shard in range(detect_partitions if detect_partitions > 1 else 0)
                 },
             }
             samples.append(record)

@@ -471,6 +471,8 @@ class DetectService(mode.Service):
             if held is None:
                 return
             self._export_holding()
+            if self.role.is_shards:
+                self.metrics.export_shard(tp.partition, None)
             try:
                 await asyncio.wait_for(held.loop.checkpoint(), STOP_STEP_SECONDS)
             except Exception as exc:  # the next owner restores the previous snapshot and reads on from it
@@ -499,13 +501,12 @@ class DetectService(mode.Service):
         metrics.export_detect_counts(loop.counts, held.counted)
         held.counted = dataclasses.replace(loop.counts)
         detector = state.detector
-        if (
-            self.role.raises_alerts
-            and detector.watermark is not None
-            and detector.watermark != held.watermark
-        ):
+        if detector.watermark is not None and detector.watermark != held.watermark:
             held.watermark = detector.watermark
-            metrics.export_detector(detector)
+            if self.role.raises_alerts:
+                metrics.export_detector(detector)
+            else:
+                metrics.export_shard(held.source.tp.partition, detector)
 
     async def on_stop(self) -> None:
         self._stopping = True

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
+from pipeline.detect import DetectorConfig, Observation
 from pipeline.metrics import PipelineMetrics, observe_many
 from pipeline.stream.health import HealthReport, PartitionHealth
 from tests.support import free_port
@@ -125,3 +126,36 @@ def test_the_account_signals_are_exported_and_a_restored_detectors_history_is_no
     detector.push(Observation(t0 + 2000, "US", (), ("other",), (), 0, "c", created), "p5")
     metrics.export_detector(detector)
     assert registry.get_sample_value("pipeline_relocations_total", {"to": "GB"}) == 1.0
+
+
+def test_a_shards_state_is_exported_by_shard_and_goes_when_the_shard_leaves():
+    from pipeline.detect.sharded import ShardDetection
+
+    metrics = PipelineMetrics()
+    detectors = [
+        ShardDetection(DetectorConfig(min_sources=4), shard, 2, 4).fresh().detector for shard in (0, 1)
+    ]
+    detectors[0].push(Observation(1244764800.0, "IR", ("w",), ("other",), (), 0, "author-a"), "p1")
+    for shard, detector in enumerate(detectors):
+        metrics.export_shard(shard, detector)
+    entries = read_registry(metrics)["pipeline_detect_shard_state_entries"]
+    assert entries[("0", "authors")] == 1.0 and entries[("1", "authors")] == 0.0
+    metrics.export_shard(0, None)  # shard 0 moved to another worker
+    entries = read_registry(metrics)["pipeline_detect_shard_state_entries"]
+    assert {shard for shard, _ in entries} == {"1"}
+
+
+def test_detect_counts_are_exported_as_the_increments_since_the_last_export():
+    from pipeline.stream.detect_loop import DetectCounts
+
+    metrics = PipelineMetrics()
+    first = DetectCounts(records=5, reread=1, gaps=2, snapshots=1)
+    metrics.export_detect_counts(first, DetectCounts())
+    # Another loop of the same worker (another shard) counts from its own zero.
+    metrics.export_detect_counts(DetectCounts(records=3), DetectCounts())
+    metrics.export_detect_counts(DetectCounts(records=7, reread=1, gaps=2, snapshots=2), first)
+    samples = read_registry(metrics)
+    assert samples["pipeline_detect_records_total"][("folded",)] == 10.0
+    assert samples["pipeline_detect_records_total"][("reread",)] == 1.0
+    assert samples["pipeline_detect_gaps_total"][()] == 2.0
+    assert samples["pipeline_detect_snapshots_total"][()] == 2.0
