@@ -103,6 +103,13 @@ async def _check(settings: Settings, kafka_security: KafkaSecurity) -> None:
             if watch.decided(kafka_security, hang_ups=1):
                 raise refused(watch.explain(exc), "READ", settings.posts_topic) from None
             return  # not a refusal, the broker is away: Faust waits for it as it always has
+    try:
+        await _check_detect_layout(admin, settings)
+    except WorkerRefused:
+        await admin.close()
+        raise
+    except KafkaError:
+        pass  # not allowed to describe, or the broker went away: the stages will say so
     if not kafka_security.secure:  # no logins and no ACLs on a PLAINTEXT listener
         await admin.close()
         return
@@ -127,3 +134,21 @@ async def _check(settings: Settings, kafka_security: KafkaSecurity) -> None:
             raise refused(exc, "READ", settings.posts_topic) from None
     finally:
         await admin.close()
+
+
+async def _check_detect_layout(admin: Any, settings: Settings) -> None:
+    """Refuses a DETECT_PARTITIONS that differs from the partitions ``posts.detect`` already has: the
+    classify stage would write to shards that do not exist, or leave some unread. (All topics are
+    described: asking for one by name would create it on a broker that creates topics on demand.)"""
+    for topic in await admin.describe_topics():
+        name = topic.get("topic", topic.get("name"))
+        if name != settings.detect_topic or topic.get("error_code", 0) != 0:
+            continue
+        found = len(topic["partitions"])
+        if found != settings.detect_partitions:
+            raise WorkerRefused(
+                f"pipeline: {settings.detect_topic} has {found} partition{'s' if found != 1 else ''} but "
+                f"DETECT_PARTITIONS={settings.detect_partitions}; set DETECT_PARTITIONS={found}, or change "
+                "the layout as README 'Changing DETECT_PARTITIONS' says (stop every worker, delete "
+                f"{settings.detect_topic}, {settings.parts_topic} and the detection snapshot topics)"
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import orjson
@@ -144,3 +145,29 @@ def test_sharded_account_alerts_equal_analyze(kafka_bootstrap, workers, accounts
         detect_partitions=4,
     )
     assert canonical(streamed) == canonical(accounts_scenario.alerts)
+
+
+def test_a_worker_refuses_a_detect_partitions_other_than_its_topics(kafka_bootstrap, tmp_path):
+    # posts.detect made with 2 partitions, the worker told 4: it must say so in one line and exit 1,
+    # not write to shards that do not exist.
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    name = "layout"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(f"{name}.detect", num_partitions=2, replication_factor=1)])
+    admin.close()
+    env = {**os.environ, "DETECT_TOPIC": f"{name}.detect", "POSTS_PARTITIONS": "4", "DETECT_PARTITIONS": "4"}
+    started = subprocess.run(
+        python_module("pipeline", "worker", "--bootstrap", kafka_bootstrap, "--topic", f"{name}.posts",
+                      "--app-id", f"{name}-app", "--metrics-port", "0",
+                      "--data-dir", str(tmp_path / "faust")),
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert started.returncode == 1, started.stderr[-2000:]
+    lines = [line for line in started.stderr.splitlines() if "DETECT_PARTITIONS" in line]
+    assert lines == [
+        f"pipeline: {name}.detect has 2 partitions but DETECT_PARTITIONS=4; set DETECT_PARTITIONS=2, "
+        "or change the layout as README 'Changing DETECT_PARTITIONS' says (stop every worker, delete "
+        f"{name}.detect, posts.detect.parts and the detection snapshot topics)"
+    ]
