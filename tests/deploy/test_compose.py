@@ -542,14 +542,17 @@ def test_the_acls_give_each_user_what_it_needs_and_no_more():
         settings.dead_letter_topic: (set(), {"WRITE", "CREATE"}, set()),
         settings.detect_topic: (set(), {"READ", "WRITE", "CREATE"}, set()),
         settings.alerts_topic: (set(), {"READ", "WRITE", "CREATE"}, {"READ"}),
+        settings.parts_topic: (set(), {"READ", "WRITE", "CREATE"}, set()),
         f"{app}-detector-state-changelog": (set(), {"READ", "WRITE", "CREATE"}, set()),
+        f"{app}-detect-shards-changelog": (set(), {"READ", "WRITE", "CREATE"}, set()),
+        f"{app}-detect-merge-changelog": (set(), {"READ", "WRITE", "CREATE"}, set()),
         f"{app}-__assignor-__leader": (set(), {"READ", "WRITE", "CREATE"}, set()),  # Faust's own
     }
     for topic, (replay, worker, viewer) in topics.items():
         for user, needed in (("replay", replay), ("worker", worker), ("viewer", viewer)):
             allowed = _allowed(acls, user, "TOPIC", topic) - {"DESCRIBE", "DESCRIBE_CONFIGS"}
             assert allowed == needed, f"{user} on {topic}: {allowed} (needs {needed})"
-    for group in (app, f"{app}-classify", f"{app}-detect"):
+    for group in (app, f"{app}-classify", f"{app}-detect", f"{app}-merge"):
         assert "READ" in _allowed(acls, "worker", "GROUP", group)
         assert not _allowed(acls, "replay", "GROUP", group) and not _allowed(acls, "viewer", "GROUP", group)
     # admin is a super user: no ACLs of its own.
