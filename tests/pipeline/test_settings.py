@@ -63,6 +63,12 @@ def test_alignment_defaults_to_a_few_detection_windows_and_zero_turns_it_off():
         ({"METRICS_HOST": " "}, "METRICS_HOST (--metrics-host) is empty"),
         ({"POST_INDEX_LIMIT": "0"}, "POST_INDEX_LIMIT=0 must be a whole number of at least 1"),
         ({"ACCOUNT_RETENTION_SECONDS": "0"}, "ACCOUNT_RETENTION_SECONDS=0.0 must be a finite"),
+        ({"DETECT_PARTITIONS": "0"}, "DETECT_PARTITIONS=0 must be a whole number of at least 1"),
+        (  # POSTS_PARTITIONS is 4 by default
+            {"DETECT_PARTITIONS": "8"},
+            "DETECT_PARTITIONS=8 is more than POSTS_PARTITIONS=4: a shard would own no posts partition",
+        ),
+        ({"PARTS_TOPIC": "parts?"}, "PARTS_TOPIC='parts?' is not a Kafka topic name"),
     ],
 )
 def test_nonsense_settings_are_refused_with_one_line_naming_the_setting(env, message, capsys):
