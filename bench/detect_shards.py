@@ -102,6 +102,8 @@ def time_sharded(obs: list[tuple[Observation, str]], sources: int, shards: int) 
         "merge_seconds": merge_seconds,
         "parts": len(ordered),
         "windows_handed_on": sum(len(p.windows) for p in ordered),
+        # What crosses posts.detect.parts: the largest part, and all of them together.
+        "part_bytes": [len(p.to_bytes()) for p in ordered],
         "alerts": alerts,
     }
 
@@ -129,6 +131,8 @@ def measure(obs: list[tuple[Observation, str]], sources: int, shard_counts: list
             "merge_posts_per_s": round(merge_rate),
             "parts": measured["parts"],
             "windows_handed_on": measured["windows_handed_on"],
+            "part_bytes_max": max(measured["part_bytes"], default=0),
+            "part_bytes_per_post": round(sum(measured["part_bytes"]) / posts, 1),
             # What N shards and one merge sustain, each on its own core (the smaller of the two).
             "detect_posts_per_s": round(min(shard_rate, merge_rate)),
             "alerts_equal_single": measured["alerts"] == single_alerts,

@@ -654,11 +654,14 @@ def pipeline_overview() -> dict[str, Any]:
         ),
         stat(
             "Detect partition",
-            "Who holds detection? Workers holding the detect partition now (1 when a worker runs), "
-            "take-overs from a saved snapshot since the workers started, how long the last one took, and "
-            "p99 of the time to save a snapshot (alerts flushed first), in seconds.",
+            "Who holds detection? Workers holding the partition that raises the alerts now (the detect "
+            "partition, or the merge's with DETECT_PARTITIONS above 1: 1 when a worker runs), the "
+            "detection shards held (0 with one detector), take-overs from a saved snapshot since the "
+            "workers started, how long the last one took, and p99 of the time to save a snapshot (alerts "
+            "flushed first), in seconds.",
             [
                 q("sum(pipeline_detect_owner)", "owners"),
+                q("sum(pipeline_detect_shards)", "shards held"),
                 q("sum(pipeline_detect_restores_total)", "take-overs"),
                 q("max(pipeline_detect_restore_seconds)", "last take-over (s)"),
                 q(quantile(0.99, "pipeline_detect_snapshot_seconds_bucket"), "p99 save (s)"),

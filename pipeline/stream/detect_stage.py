@@ -357,12 +357,6 @@ class DetectService(mode.Service):
     def group_id(self) -> str:
         return f"{self.settings.app_id}-{self.role.group_suffix}"
 
-    @property
-    def detect_loop(self) -> DetectLoop | None:
-        """The loop of partition 0 when held (the single detector's, the merge's)."""
-        held = self.held.get(TopicPartition(self.role.input_topic, 0))
-        return None if held is None else held.loop
-
     async def on_start(self) -> None:
         settings = self.settings
         for topic in self.topics.values():
