@@ -175,10 +175,12 @@ class DetectLoop:
         await self.source.seek(self.next_offset)
         return self.next_offset
 
-    async def step(self) -> int:
-        """One fetch folded; returns how many records were folded. Saves a snapshot when one is due."""
+    async def step(self, records: list[tuple[int, bytes]] | None = None) -> int:
+        """One fetch folded (``records``: fetched already by the caller, else fetched here); returns how
+        many records were folded. Saves a snapshot when one is due."""
         assert self.state is not None, "start() first"
-        records = await self.source.fetch()
+        if records is None:
+            records = await self.source.fetch()
         folded = 0
         window_closed = False
         for offset, value in records:

@@ -401,13 +401,23 @@ class DetectService(mode.Service):
                     await asyncio.wait_for(self._holding.wait(), FETCH_TIMEOUT_MS / 1000)
                 continue
             for tp in list(self.held):
+                held = self.held.get(tp)
+                if held is None:
+                    continue
+                loop = held.loop
+                # The fetch is outside the lock: during a rebalance aiokafka's getmany waits until the
+                # new assignment is done, which waits for the revoke callback, which needs the lock.
+                try:
+                    records = await held.source.fetch()
+                except KafkaError as exc:  # e.g. the broker restarting: read from where the loop stands
+                    log.warning("%s: %r; reading %s from %d again", self.role.name, exc, tp, loop.next_offset)
+                    await held.source.seek(loop.next_offset)
+                    continue
                 async with self._lock:
-                    held = self.held.get(tp)
-                    if held is None or self._stopping:
-                        continue
-                    loop = held.loop
+                    if self.held.get(tp) is not held or self._stopping:
+                        continue  # handed over meanwhile: what was fetched is the next owner's to read
                     try:
-                        await loop.step()
+                        await loop.step(records)
                     except KafkaError as exc:  # e.g. the broker restarting: the loop resumes at next_offset
                         log.warning(
                             "%s: %r; reading %s from %d again", self.role.name, exc, tp, loop.next_offset
