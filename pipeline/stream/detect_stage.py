@@ -157,53 +157,8 @@ class KafkaSnapshotStore:
         self.metrics.detect_snapshot_seconds.observe(time.perf_counter() - started)
 
 
-class KafkaAlertSink:
-    """Alerts to the alerts topic, each with its position in the input (``input_topic``) as headers."""
-
-    def __init__(
-        self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics, input_topic: str
-    ) -> None:
-        self.settings = settings
-        self.producer = producer
-        self.metrics = metrics
-        self.input_topic = input_topic
-        self._pending: list[asyncio.Future] = []
-
-    async def send(self, alert: Alert, position: AlertPosition) -> None:
-        record = alert.to_record()
-        log.warning("alert %s", record)
-        self.metrics.alerts.labels(alert.type).inc()
-        self._pending.append(
-            await self.producer.send(
-                self.settings.alerts_topic,
-                orjson.dumps(record),
-                key=alert.key.encode(),
-                headers=[*position.headers(), (INPUT_HEADER, self.input_topic.encode())],
-                partition=0,
-            )
-        )
-
-    async def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending:
-            await asyncio.gather(*pending)  # a failed delivery raises: no snapshot is saved past it
-
-    async def last_position(self) -> AlertPosition | None:
-        async with PartitionReader(self.settings, self.settings.alerts_topic) as reader:
-            start, end = await reader.bounds()
-            records = await reader.read(max(start, end - 1), end)
-        if not records:
-            return None
-        headers = dict(records[-1].headers)
-        source = headers.get(INPUT_HEADER)
-        if source is not None and source != self.input_topic.encode():
-            return None  # raised from another input (DETECT_PARTITIONS changed): its offsets are not ours
-        return AlertPosition.from_headers(records[-1].headers)
-
-
-class KafkaPartSink:
-    """A shard's parts to the parts topic. No position check on restore: the merge drops the parts it
-    has (:class:`pipeline.detect.sharded.MergeState`)."""
+class _KafkaSink:
+    """Sends in order; ``flush`` waits until the broker has acknowledged everything sent."""
 
     def __init__(self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics) -> None:
         self.settings = settings
@@ -211,19 +166,52 @@ class KafkaPartSink:
         self.metrics = metrics
         self._pending: list[asyncio.Future] = []
 
-    async def send(self, part: Part, position: AlertPosition) -> None:
-        value = part.to_bytes()
-        self.metrics.detect_part_bytes.observe(len(value))
-        self._pending.append(
-            await self.producer.send(
-                self.settings.parts_topic, value, key=str(part.shard).encode(), partition=0
-            )
-        )
+    async def _send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> None:
+        self._pending.append(await self.producer.send(topic, value, key=key, headers=headers, partition=0))
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, []
         if pending:
-            await asyncio.gather(*pending)
+            await asyncio.gather(*pending)  # a failed delivery raises: no snapshot is saved past it
+
+
+class KafkaAlertSink(_KafkaSink):
+    """Alerts to the alerts topic, each with its position in the input (``input_topic``) as headers."""
+
+    def __init__(
+        self, settings: Settings, producer: AIOKafkaProducer, metrics: PipelineMetrics, input_topic: str
+    ) -> None:
+        super().__init__(settings, producer, metrics)
+        self.input_topic = input_topic
+
+    async def send(self, alert: Alert, position: AlertPosition) -> None:
+        record = alert.to_record()
+        log.warning("alert %s", record)
+        self.metrics.alerts.labels(alert.type).inc()
+        headers = [*position.headers(), (INPUT_HEADER, self.input_topic.encode())]
+        await self._send(self.settings.alerts_topic, orjson.dumps(record), alert.key.encode(), headers)
+
+    async def last_position(self) -> AlertPosition | None:
+        async with PartitionReader(self.settings, self.settings.alerts_topic) as reader:
+            start, end = await reader.bounds()
+            records = await reader.read(max(start, end - 1), end)
+        if not records:
+            return None
+        # Alerts written before the header existed came from the one detector, reading posts.detect.
+        source = dict(records[-1].headers).get(INPUT_HEADER, self.settings.detect_topic.encode())
+        if source != self.input_topic.encode():
+            return None  # raised from another input (DETECT_PARTITIONS changed): its offsets are not ours
+        return AlertPosition.from_headers(records[-1].headers)
+
+
+class KafkaPartSink(_KafkaSink):
+    """A shard's parts to the parts topic. No position check on restore: the merge drops the parts it
+    has (:class:`pipeline.detect.sharded.MergeState`)."""
+
+    async def send(self, part: Part, position: AlertPosition) -> None:
+        value = part.to_bytes()
+        self.metrics.detect_part_bytes.observe(len(value))
+        await self._send(self.settings.parts_topic, value, str(part.shard).encode(), [])
 
     async def last_position(self) -> AlertPosition | None:
         return None
