@@ -1,12 +1,14 @@
 """Classifier throughput on one core: posts/s over a generated feed (no Kafka, no Faust).
 
-    python bench/classify_speed.py [--hours 12] [--seed 1] [--repeat 3] [--detect-lang]
+    python bench/classify_speed.py [--hours 12] [--seed 1] [--repeat 3] [--detect-lang] [--lexicon-only]
 
 Generates the ``iran2009`` scenario (``replay.generate.generate``; about 1.5 posts/s of event time, so
 12 hours are ~80k posts), keeps the texts in memory, warms the classifier up on them once (compiling is
 done in ``Classifier()``; the per-token memo fills on the first pass), then times ``Classifier.classify``
 over every post ``--repeat`` times and prints the best run's posts/s. ``--detect-lang`` ignores the feed's
-``lang`` so that language detection is timed too. Also times a cold pass (an empty memo) over the seed feed.
+``lang`` so that language detection is timed too; ``--lexicon-only`` also times ``Classifier(model=None)``
+(the lexicon without the learned model) on the same posts, alternating with the default, to show what the
+model costs. Also times a cold pass (an empty memo) over the seed feed.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--detect-lang", action="store_true", help="ignore the feed's lang (detect it)")
+    parser.add_argument("--lexicon-only", action="store_true", help="also time the lexicon alone")
     args = parser.parse_args(argv)
 
     stream, _ = generate("iran2009", seed=args.seed, hours=args.hours)
@@ -85,16 +88,23 @@ def main(argv: list[str] | None = None) -> int:
     cold = Classifier()
     cold_seconds = _time(cold, seed_posts)
 
-    classifier = Classifier()
-    _time(classifier, posts)  # warm-up: fills the per-token memo
-    best = min(_time(classifier, posts) for _ in range(max(1, args.repeat)))
-    rate = len(posts) / best
+    classifiers = {"classify": Classifier()}
+    if args.lexicon_only:
+        classifiers["classify, lexicon alone"] = Classifier(model=None)
+    best = dict.fromkeys(classifiers, float("inf"))
+    for classifier in classifiers.values():
+        _time(classifier, posts)  # warm-up: fills the per-token memo
+    for _ in range(max(1, args.repeat)):  # alternating, so that both see the same machine load
+        for name, classifier in classifiers.items():
+            best[name] = min(best[name], _time(classifier, posts))
     print(
         f"generated feed: {len(posts)} posts ({args.hours:g} h of iran2009, seed {args.seed}), "
         f"lang {'detected' if args.detect_lang else 'from the feed'}"
     )
     print(f"seed feed, cold memo: {len(seed_posts)} posts in {cold_seconds * 1000:.1f} ms")
-    print(f"classify: {rate:,.0f} posts/s on one core ({best / len(posts) * 1e6:.1f} us/post)")
+    for name, seconds in best.items():
+        rate = len(posts) / seconds
+        print(f"{name}: {rate:,.0f} posts/s on one core ({seconds / len(posts) * 1e6:.1f} us/post)")
     return 0
 
 

@@ -22,8 +22,10 @@ Rules on top of the channel totals (they follow ``pipeline/data/DEVSET.md``):
 
 A learned model (:mod:`pipeline.classify.model`, trained on public human-labelled crisis posts; see
 ``pipeline/data/REALDATA.md``) then adjusts three categories for posts that are not Persian or Finglish
-(:func:`combine`): it adds ``solidarity``, ``medical`` or ``violence`` when it is confident, and it removes a
-lexicon ``violence`` from a post it reads as sympathy (prayers and mourning for victims are ``solidarity``).
+(:func:`combine`): it adds ``solidarity``, ``medical`` or ``violence`` when it is confident, it removes a
+lexicon ``violence`` from a post it reads as sympathy (prayers and mourning for victims are ``solidarity``),
+and it removes the lexicon's ``violence``, ``solidarity`` and ``medical`` from a post it reads as unrelated
+(its ``other`` head).
 The lexicon stays in charge of Persian and Finglish and of every other category. ``Classifier(model=None)``
 is the lexicon alone.
 """
@@ -66,14 +68,29 @@ def shipped_model() -> Model:
     return Model.load(MODEL_PATH)
 
 
-def combine(lexical: set[str], p: tuple[float, float, float], t: Mapping[str, float]) -> tuple[str, ...]:
+_OVERRIDDEN = frozenset({"violence", "solidarity", "medical"})  # lexicon categories the other head can drop
+
+
+def combine(
+    lexical: set[str], p: tuple[float, float, float, float], t: Mapping[str, float]
+) -> tuple[str, ...]:
     """The categories of a post from the lexicon's (``lexical``, without ``other``) and the model's
-    probabilities ``p`` (violence, solidarity, medical) under thresholds ``t``: the model adds a category it
-    is confident of (``t[category]``; ``t["solidarity_extra"]`` to add solidarity to a post the lexicon
-    already labelled), and a lexicon ``violence`` is dropped when the model reads the post as sympathy
-    (solidarity over its threshold) and gives violence less than ``t["veto"]``."""
-    violence, solidarity, medical = p
+    probabilities ``p`` (violence, solidarity, medical, other) under thresholds ``t``:
+
+    * when the model reads the post as unrelated (``p[3] >= t["other"]``), the lexicon's ``violence``,
+      ``solidarity`` and ``medical`` are dropped (the categories the public sets label; the lexicon's
+      others, such as ``protest`` or ``censorship``, stay);
+    * the model adds a category it is confident of (``t[category]``; ``t["solidarity_extra"]`` to add
+      solidarity to a post the lexicon already labelled);
+    * a lexicon ``violence`` is dropped when the model reads the post as sympathy (solidarity over its
+      threshold) and gives violence less than ``t["veto"]``;
+    * a post left with no category is ``solidarity`` rather than unrelated when the model finds sympathy
+      at least ``t["solidarity_ratio"]`` times as likely as unrelatedness (the two labels such a post can
+      have; in a language the model hardly knows both probabilities are low, and their ratio still tells)."""
+    violence, solidarity, medical, other = p
     found = set(lexical)
+    if other >= t["other"]:
+        found -= _OVERRIDDEN
     sympathy = solidarity >= (t["solidarity_extra"] if found else t["solidarity"])
     if sympathy:
         found.add("solidarity")
@@ -84,6 +101,8 @@ def combine(lexical: set[str], p: tuple[float, float, float], t: Mapping[str, fl
             found.discard("violence")
     elif violence >= t["violence"]:
         found.add("violence")
+    if not found and solidarity >= t["solidarity_ratio"] * other:
+        found.add("solidarity")
     return tuple(name for name in CATEGORIES if name in found) or ("other",)
 
 

@@ -1,4 +1,5 @@
-"""A small learned model on top of the lexicon: linear scores for ``violence``, ``solidarity``, ``medical``.
+"""A small learned model on top of the lexicon: linear scores for ``violence``, ``solidarity``, ``medical``
+and ``other`` (a post unrelated to any crisis: what the public sets label "not related").
 
 Trained by ``scripts/realdata/train.py`` (scikit-learn logistic regression, a dev-only dependency) on public,
 human-labelled crisis posts mapped to our taxonomy (``pipeline/data/REALDATA.md``) and on the ``dev`` split
@@ -29,6 +30,7 @@ _TOKEN = re.compile(
     r"https?://\S+|www\.\S+|@\w+|#?\w+|[\U0001F300-\U0001FAFF\u2600-\u27BF]|[:;]'?-?[()dp/|]|<3"
 )
 _MEMO_LIMIT = 100_000
+HEADS = ("violence", "solidarity", "medical", "other")
 
 
 class ModelError(ValueError):
@@ -81,24 +83,25 @@ def features(words: list[str], memo: dict[str, tuple[str, ...]] | None = None) -
 
 
 class Model:
-    """Linear scores (probabilities) per learned category, from an exported artifact."""
+    """Linear scores (probabilities) per learned head (``HEADS``), from an exported artifact."""
 
     def __init__(self, artifact: dict) -> None:
         try:
             categories = tuple(artifact["categories"])
-            if categories != ("violence", "solidarity", "medical"):
+            if categories != HEADS:
                 raise ModelError(f"unexpected categories {categories}")
             self.bias = tuple(float(b) for b in artifact["bias"])
             self.thresholds = {str(k): float(v) for k, v in artifact["thresholds"].items()}
             weights = artifact["weights"]
-            self.weights: dict[str, tuple[float, float, float]] = {
-                str(feature): (float(w[0]), float(w[1]), float(w[2])) for feature, w in weights.items()
+            self.weights: dict[str, tuple[float, float, float, float]] = {
+                str(feature): (float(w[0]), float(w[1]), float(w[2]), float(w[3]))
+                for feature, w in weights.items()
             }
             self.meta = dict(artifact.get("meta", {}))
         except (KeyError, TypeError, IndexError, ValueError) as error:
             raise ModelError(f"malformed model artifact: {error}") from error
-        if len(self.bias) != 3:
-            raise ModelError("malformed model artifact: three biases expected")
+        if len(self.bias) != len(HEADS):
+            raise ModelError("malformed model artifact: one bias per head expected")
         self._memo: dict[str, tuple[str, ...]] = {}  # word -> its features that have weights
 
     @classmethod
@@ -108,9 +111,9 @@ class Model:
             raise ModelError(f"{path}: {path.stat().st_size} bytes, over the {SIZE_BUDGET}-byte budget")
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
-    def logits(self, text: str, lexicon: Iterable[str] = ()) -> tuple[float, float, float]:
-        """The three linear scores; ``lexicon``: the lexicon's channels that fired (``L:<channel>``
-        features: the model learned how far to trust the lexicon on real posts).
+    def logits(self, text: str, lexicon: Iterable[str] = ()) -> tuple[float, float, float, float]:
+        """The linear scores, one per head (``HEADS``); ``lexicon``: the lexicon's channels that fired
+        (``L:<channel>`` features: the model learned how far to trust the lexicon on real posts).
 
         The same sums as over :func:`features`, faster: each word's features are looked up once
         (memoized, keeping only those with weights), and the features found are added in a fixed order."""
@@ -138,18 +141,19 @@ class Model:
             feature = "L:" + channel
             if feature in weights:
                 found[feature] = None
-        v, s, m = self.bias
+        v, s, m, o = self.bias
         for feature in found:
             w = weights[feature]
             v += w[0]
             s += w[1]
             m += w[2]
-        return v, s, m
+            o += w[3]
+        return v, s, m, o
 
-    def probabilities(self, text: str, lexicon: Iterable[str] = ()) -> tuple[float, float, float]:
-        """P(violence), P(solidarity), P(medical) for ``text`` (``lexicon``: see :meth:`logits`)."""
-        v, s, m = self.logits(text, lexicon)
-        return _sigmoid(v), _sigmoid(s), _sigmoid(m)
+    def probabilities(self, text: str, lexicon: Iterable[str] = ()) -> tuple[float, float, float, float]:
+        """P(violence), P(solidarity), P(medical), P(other) for ``text`` (``lexicon``: see :meth:`logits`)."""
+        v, s, m, o = self.logits(text, lexicon)
+        return _sigmoid(v), _sigmoid(s), _sigmoid(m), _sigmoid(o)
 
 
 def _sigmoid(x: float) -> float:
@@ -163,6 +167,12 @@ def logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
+def _short(x: float) -> float | int:
+    """A weight as written: three decimals (the artifact stays small), an exact 0 as ``0``."""
+    x = round(float(x), 3)
+    return x if x else 0
+
+
 def export(categories: Iterable[str], bias, weights: dict, thresholds: dict, meta: dict) -> dict:
     """The artifact's JSON object (used by the training script)."""
     return {
@@ -170,8 +180,8 @@ def export(categories: Iterable[str], bias, weights: dict, thresholds: dict, met
         "bias": [round(float(b), 4) for b in bias],
         "thresholds": thresholds,
         "meta": meta,
-        "weights": {f: [round(float(x), 4) for x in w] for f, w in sorted(weights.items())},
+        "weights": {f: [_short(x) for x in w] for f, w in sorted(weights.items())},
     }
 
 
-__all__ = ["MODEL_PATH", "SIZE_BUDGET", "Model", "ModelError", "features", "tokens"]
+__all__ = ["HEADS", "MODEL_PATH", "SIZE_BUDGET", "Model", "ModelError", "features", "tokens"]

@@ -36,17 +36,26 @@ from scipy.sparse import csr_matrix  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from pipeline.classify import classifier as classifier_module  # noqa: E402
-from pipeline.classify.model import MODEL_PATH, Model, export, features, tokens  # noqa: E402
-from scripts.realdata.build import SOURCES, default_out  # noqa: E402
+from pipeline.classify.model import HEADS, MODEL_PATH, Model, export, features, tokens  # noqa: E402
+from scripts.realdata.build import BLAST_EVENTS, EVAL_EVENTS, MERS, SOURCES, default_out  # noqa: E402
 
-LEARNED = ("violence", "solidarity", "medical")
+LEARNED = HEADS  # violence, solidarity, medical, other
 MAPPED = ("violence", "solidarity", "medical", "other")
 DEVSET = REPO / "pipeline" / "data" / "devset.jsonl"
+OWN = ("devset", "generated")  # our own posts (see folds)
+# The only training events that label violence (two blasts, one mostly in Spanish) and medical (MERS): held
+# out by event, a fold never sees the category in the language and kind of event it is scored on, and the
+# thresholds that decide these categories would be chosen blind. Their posts are dealt across the folds
+# post by post instead (a within-event estimate, optimistic for these categories; reported as such).
+SPREAD = frozenset({*BLAST_EVENTS, MERS} - EVAL_EVENTS)
+OBJECTIVE_SOURCES = ("CrisisLexT26", "CrisisNLP")  # the held-out and reserved sets' labelling schemes
+NEVER = 1.01  # a threshold no probability reaches (the rule is off)
+RATIO_OFF = 1e6  # a solidarity_ratio no post reaches (the rule is off)
 DEVSET_WEIGHT = 3.0
 MIN_DF = 3
 FOLDS = 5
-C_GRID = (0.1, 0.25)
-PRUNE = 0.03
+C_GRID = (0.1,)  # 0.25 was also tried, and lost (out of fold) in every run so far
+PRUNE = 0.05
 # The dev split's posts are scored out of fold here (by models that never saw our own data), so the final
 # model, which is trained on them, does better on our own posts than this estimate; a small slack.
 DEV_SLACK = 0.01
@@ -71,6 +80,8 @@ def load(data: Path) -> list[dict]:
     assert all(row["split"] == "train" for row in rows)
     for row in rows:
         row["weight"] = 1.0
+        # the other head: a post labelled unrelated, against every other post (mapped or not)
+        row["targets"]["other"] = int(row["gold"] == "other")
         if _natural_casualties(row):
             row["targets"]["violence"] = None
     for line in DEVSET.read_text(encoding="utf-8").splitlines():
@@ -155,12 +166,19 @@ def fit(X, rows: list[dict], index: list[int], category: str, c: float) -> Logis
 
 
 def folds(rows: list[dict]) -> list[int]:
-    """A fold per row, by event: events sorted by name are dealt round-robin (the dev set is its own)."""
-    events = sorted({row["event"] for row in rows if row["event"] not in ("devset", "generated")})
+    """A fold per row, by event: events sorted by name are dealt round-robin. Our own posts (the dev split
+    and the generated scenario) are dealt round-robin post by post, so that each is scored out of fold by
+    models that saw the rest of our own posts, as the final model does; so are the posts of ``SPREAD``."""
+    events = sorted({row["event"] for row in rows if row["event"] not in OWN and row["event"] not in SPREAD})
     fold_of = {event: i % FOLDS for i, event in enumerate(events)}
-    fold_of["devset"] = 0
-    fold_of["generated"] = 0
-    return [fold_of[row["event"]] for row in rows]
+    result, own = [], 0
+    for row in rows:
+        if row["event"] in OWN or row["event"] in SPREAD:
+            result.append(own % FOLDS)
+            own += 1
+        else:
+            result.append(fold_of[row["event"]])
+    return result
 
 
 def out_of_fold(X, rows: list[dict], c: float) -> np.ndarray:
@@ -175,28 +193,17 @@ def out_of_fold(X, rows: list[dict], c: float) -> np.ndarray:
     return probs
 
 
-def combined(lexicon: tuple[str, ...], p: tuple[float, float, float], t: dict) -> tuple[str, ...]:
+def combined(lexicon: tuple[str, ...], p: tuple[float, ...], t: dict) -> tuple[str, ...]:
     return classifier_module.combine(set(lexicon) - {"other"}, p, t)
 
 
-def scored_categories(rows: list[dict]) -> dict[str, set[str]]:
-    """Per event, the mapped categories that count in the cross-validated objective: solidarity and other
-    everywhere, violence and medical only in the events where they are labelled at all (as in a check made
-    of one shooting, one epidemic, ...; elsewhere the rare categories' false alarms would decide the
-    thresholds alone)."""
-    scored: dict[str, set[str]] = defaultdict(lambda: {"solidarity", "other"})
-    for row in rows:
-        if row["gold"] in ("violence", "medical"):
-            scored[row["event"]].add(row["gold"])
-    return scored
-
-
-def micro(rows: list[dict], predictions: list[tuple[str, ...]], scored: dict[str, set[str]]) -> float:
+def micro(rows: list[dict], predictions: list[tuple[str, ...]]) -> float:
+    """Micro-F1 over the mapped categories, scored as ``bench/realdata_eval.py`` scores the held-out posts
+    (every mapped category on every post; ``other`` counts only when it is the whole output)."""
     tp = fp = fn = 0
     for row, got in zip(rows, predictions, strict=True):
-        counted = scored[row["event"]]
-        gold = {row["gold"]} & counted
-        predicted = ({"other"} if got == ("other",) else set(got)) & counted
+        gold = {row["gold"]}
+        predicted = {"other"} if got == ("other",) else set(got) & set(MAPPED)
         tp += len(gold & predicted)
         fp += len(predicted - gold)
         fn += len(gold - predicted)
@@ -237,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         lexicon.classify(row["text"], "en" if row["event"] in ("devset", "generated") else None).categories
         for row in rows
     ]
-    mapped = [i for i, row in enumerate(rows) if row["gold"] is not None]
+    # The objective: the posts of the sets labelled as the held-out and reserved ones are (CrisisLexT26 and
+    # CrisisNLP; HumAID's labels are another scheme), scored as bench/realdata_eval.py scores.
+    mapped = [i for i, row in enumerate(rows) if row["gold"] and row.get("source") in OBJECTIVE_SOURCES]
     dev = [i for i, row in enumerate(rows) if row["event"] == "devset"]
     floor = devset_micro([rows[i] for i in dev], [lex[i] for i in dev])
     generated = [i for i, row in enumerate(rows) if row["event"] == "generated"]
@@ -246,19 +255,28 @@ def main(argv: list[str] | None = None) -> int:
         category: min(GENERATED_FLOOR, recall)
         for category, recall in generated_recall(generated_rows, [lex[i] for i in generated]).items()
     }
-    scored = scored_categories(rows)
     mapped_rows = [rows[i] for i in mapped]
-    print(f"lexicon alone: out-of-fold micro-F1 {micro(mapped_rows, [lex[i] for i in mapped], scored):.3f}"
+    print(f"lexicon alone: out-of-fold micro-F1 {micro(mapped_rows, [lex[i] for i in mapped]):.3f}"
           f", dev split (en) {floor:.3f}", file=sys.stderr)  # fmt: skip
 
     best = None
     grid = [
-        {"solidarity": s, "solidarity_extra": max(s, extra), "violence": v, "medical": m, "veto": veto}
-        for s in (0.3, 0.4, 0.5, 0.6)
-        for extra in (0.6, 0.75, 0.9)
-        for v in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-        for m in (0.3, 0.5, 0.7, 0.9)
-        for veto in (0.3, 0.5, 0.7)
+        {
+            "solidarity": s,
+            "solidarity_extra": max(s, extra),
+            "violence": v,
+            "medical": m,
+            "veto": veto,
+            "other": other,
+            "solidarity_ratio": ratio,
+        }
+        for s in (0.4, 0.5, 0.6, 0.7)
+        for extra in (0.5, 0.6, 0.75)
+        for v in (0.5, 0.7, 0.9)
+        for m in (0.2, 0.3, 0.5, 0.7)
+        for veto in (0.5,)  # 0.3 was also tried, and lost (out of fold)
+        for other in (0.3, 0.4, 0.5, NEVER)
+        for ratio in (0.5, 0.75, 1.0, 2.0, RATIO_OFF)
     ]
     for c in C_GRID:
         probs = out_of_fold(X, rows, c)
@@ -271,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             if any(recall[category] < generated_floor[category] for category in recall):
                 continue
-            f1 = micro(mapped_rows, [combined(lex[i], tuple(probs[i]), t) for i in mapped], scored)
+            f1 = micro(mapped_rows, [combined(lex[i], tuple(probs[i]), t) for i in mapped])
             if best is None or f1 > best[0] + 1e-9:
                 best = (f1, dev_f1, c, t)
         if best is None:
@@ -281,8 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     f1, dev_f1, c, thresholds = best
 
     everything = list(range(len(rows)))
-    weights: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    bias = [0.0, 0.0, 0.0]
+    weights: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(LEARNED))
+    bias = [0.0] * len(LEARNED)
     names = sorted(vocab, key=vocab.get)
     for j, category in enumerate(LEARNED):
         model = fit(X, rows, everything, category, c)
@@ -300,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         "min_df": MIN_DF,
         "prune": PRUNE,
         "cv_micro_f1": round(f1, 4),
+        "cv_sources": list(OBJECTIVE_SOURCES),
         "cv_devset_en_micro_f1": round(dev_f1, 4),
     }
     artifact = export(LEARNED, bias, weights, thresholds, meta)

@@ -39,8 +39,8 @@ def lexicon() -> Classifier:
 def test_the_artifact_loads_within_its_size_budget(model):
     assert MODEL_PATH.stat().st_size <= SIZE_BUDGET
     assert len(model.weights) > 1000
-    assert set(model.thresholds) == {"violence", "solidarity", "solidarity_extra", "medical", "veto"}
-    assert all(0.0 < value < 1.0 for value in model.thresholds.values())
+    assert set(model.thresholds) == set(THRESHOLDS)
+    assert all(value > 0.0 for value in model.thresholds.values())  # over 1: a rule that is off
     assert model.meta["trained_by"] == "scripts/realdata/train.py"
     assert all(len(commit) == 40 for commit in model.meta["sources"].values())
 
@@ -112,17 +112,42 @@ def test_the_same_scores_in_another_process(model):
         assert [tuple(p) for p in json.loads(out)] == [model.probabilities(t) for t in texts]
 
 
+THRESHOLDS = {"violence": 0.8, "solidarity": 0.5, "solidarity_extra": 0.7, "medical": 0.5, "veto": 0.5}
+THRESHOLDS.update(other=0.9, solidarity_ratio=1e6)
+
+
 def test_combine():
-    t = {"violence": 0.8, "solidarity": 0.5, "solidarity_extra": 0.7, "medical": 0.5, "veto": 0.5}
-    assert combine(set(), (0.1, 0.1, 0.1), t) == ("other",)
-    assert combine({"protest"}, (0.1, 0.1, 0.1), t) == ("protest",)
-    assert combine(set(), (0.9, 0.1, 0.6), t) == ("violence", "medical")
-    assert combine({"violence"}, (0.2, 0.9, 0.1), t) == ("solidarity",)  # sympathy is not violence
-    assert combine({"violence"}, (0.6, 0.9, 0.1), t) == ("violence", "solidarity")
-    assert combine({"violence"}, (0.2, 0.3, 0.1), t) == ("violence",)
-    assert combine({"violence"}, (0.2, 0.6, 0.1), t) == ("violence",)  # below solidarity_extra
-    assert combine({"protest"}, (0.1, 0.6, 0.1), t) == ("protest",)
-    assert combine(set(), (0.1, 0.6, 0.1), t) == ("solidarity",)
+    t = THRESHOLDS
+    assert combine(set(), (0.1, 0.1, 0.1, 0.1), t) == ("other",)
+    assert combine({"protest"}, (0.1, 0.1, 0.1, 0.1), t) == ("protest",)
+    assert combine(set(), (0.9, 0.1, 0.6, 0.1), t) == ("violence", "medical")
+    assert combine({"violence"}, (0.2, 0.9, 0.1, 0.1), t) == ("solidarity",)  # sympathy is not violence
+    assert combine({"violence"}, (0.6, 0.9, 0.1, 0.1), t) == ("violence", "solidarity")
+    assert combine({"violence"}, (0.2, 0.3, 0.1, 0.1), t) == ("violence",)
+    assert combine({"violence"}, (0.2, 0.6, 0.1, 0.1), t) == ("violence",)  # below solidarity_extra
+    assert combine({"protest"}, (0.1, 0.6, 0.1, 0.1), t) == ("protest",)
+    assert combine(set(), (0.1, 0.6, 0.1, 0.1), t) == ("solidarity",)
+
+
+def test_combine_the_other_head_drops_only_the_categories_the_public_sets_label():
+    t = THRESHOLDS
+    unrelated = (0.1, 0.1, 0.1, 0.95)
+    assert combine({"violence"}, unrelated, t) == ("other",)
+    assert combine({"solidarity", "medical"}, unrelated, t) == ("other",)
+    assert combine({"protest", "violence"}, unrelated, t) == ("protest",)  # the lexicon's own categories stay
+    assert combine({"censorship"}, unrelated, t) == ("censorship",)
+    assert combine({"violence"}, (0.1, 0.1, 0.1, 0.85), t) == ("violence",)  # below the threshold
+    assert combine({"violence"}, (0.95, 0.1, 0.1, 0.95), t) == ("violence",)  # the model adds it back
+    off = dict(t, other=1.01)
+    assert combine({"violence"}, (0.1, 0.1, 0.1, 0.999), off) == ("violence",)
+
+
+def test_combine_a_post_with_no_category_is_solidarity_when_sympathy_is_likelier():
+    t = dict(THRESHOLDS, solidarity_ratio=2.0)
+    assert combine(set(), (0.05, 0.3, 0.05, 0.1), t) == ("solidarity",)  # under its threshold, 3x other
+    assert combine(set(), (0.05, 0.3, 0.05, 0.2), t) == ("other",)  # 1.5x other: not enough
+    assert combine({"protest"}, (0.05, 0.3, 0.05, 0.1), t) == ("protest",)  # only posts with no category
+    assert combine(set(), (0.05, 0.3, 0.05, 0.1), THRESHOLDS) == ("other",)  # the rule is off
 
 
 def test_persian_and_finglish_stay_with_the_lexicon(clf, lexicon):
