@@ -24,8 +24,11 @@ A learned model (:mod:`pipeline.classify.model`, trained on public human-labelle
 ``pipeline/data/REALDATA.md``) then adjusts three categories for posts that are not Persian or Finglish
 (:func:`combine`): it adds ``solidarity``, ``medical`` or ``violence`` when it is confident, it removes a
 lexicon ``violence`` from a post it reads as sympathy (prayers and mourning for victims are ``solidarity``),
-and it removes the lexicon's ``violence``, ``solidarity`` and ``medical`` from a post it reads as unrelated
-(its ``other`` head).
+and it removes the lexicon's ``solidarity`` and ``medical`` from a post it reads as unrelated (its ``other``
+head). It never removes the lexicon's ``violence`` that way: the public sets label relatedness to one
+natural disaster, so a shooting reported during a flood is "not related" there and the head learned force
+words as a sign of unrelatedness ("Gunman opens fire at airport terminal, TSA officer shot dead" scored
+0.53 unrelated), while in our taxonomy a post that states force is ``violence`` whatever the event.
 The lexicon stays in charge of Persian and Finglish and of every other category. ``Classifier(model=None)``
 is the lexicon alone.
 """
@@ -68,7 +71,8 @@ def shipped_model() -> Model:
     return Model.load(MODEL_PATH)
 
 
-_OVERRIDDEN = frozenset({"violence", "solidarity", "medical"})  # lexicon categories the other head can drop
+# The lexicon categories the other head can drop: not violence (see the module docstring).
+_OVERRIDDEN = frozenset({"solidarity", "medical"})
 
 
 def combine(
@@ -77,9 +81,9 @@ def combine(
     """The categories of a post from the lexicon's (``lexical``, without ``other``) and the model's
     probabilities ``p`` (violence, solidarity, medical, other) under thresholds ``t``:
 
-    * when the model reads the post as unrelated (``p[3] >= t["other"]``), the lexicon's ``violence``,
-      ``solidarity`` and ``medical`` are dropped (the categories the public sets label; the lexicon's
-      others, such as ``protest`` or ``censorship``, stay);
+    * when the model reads the post as unrelated (``p[3] >= t["other"]``), the lexicon's ``solidarity``
+      and ``medical`` are dropped (its ``violence`` and its categories no public set labels, such as
+      ``protest`` or ``censorship``, stay);
     * the model adds a category it is confident of (``t[category]``; ``t["solidarity_extra"]`` to add
       solidarity to a post the lexicon already labelled);
     * a lexicon ``violence`` is dropped when the model reads the post as sympathy (solidarity over its

@@ -150,6 +150,11 @@ LEXICON: dict[str, dict[float, str]] = {
         ran over
         burning | molotov* | punch* | gunman | rifle* | pistol* | ak47 | fired tear gas | shot at
         attacked by
+        # blasts and bombings state the force as plainly as a shot does (REALDATA.md maps blast casualties
+        # to violence); "photobomb" and "bombshell" are other words, so no prefix
+        explosion | explosions | exploded | explode | explodes | blast | blasts | bomb | bombs | bombing
+        bombings | bombed | bomber | bombers | grenade* | shootout* | massacre* | gunshot wound*
+        انفجار* | بمب | بمبگذاری* | نارنجک* | enfejar* | bomb gozari | narenjak*
         جسد* | جنازه* | اسپری فلفل | تفنگ* | سوزاندند | زیر گرفت* | زد و خورد | کوبیدند | لگد*
         jasad* | jenaze* | espray felfel | tofang* | soozoondan | zir gereftan | zir gereft* | zad o khord
         laghad*
@@ -246,6 +251,7 @@ LEXICON: dict[str, dict[float, str]] = {
         # Finglish
         khoon | darman* | daroo* | zakhmi* | majrooh* | khoonrizi* | sirke | nemalid | beshoorid | bihoosh
         donate | pharmacies | supplies | اهدا* | باند | ahda*
+        treated | treating | patient | patients | drug | vaccine* | intensive care | icu | critical condition
         """,
         -1.0: """
         blood on | bloodshed | bloody | doctor ahmadinejad | dr ahmadinejad | دکتر ahmadinejad
@@ -464,9 +470,25 @@ LEXICON: dict[str, dict[float, str]] = {
         with the people of | در کنار شما | کنار شما هستیم | دل ما با شماست | برای مردم ایران | محکوم*
         kenare shoma
         kenaretoon | delemoon ba shomast | baraye mardome iran | mahkoom*
+        condolence* | prayfor* | pray4* | #prayfor* | #pray4* | #prayers* | prayers for | prayers to
+        # Sympathy in the Romance languages and French of the crisis feeds (words of dictionaries, not
+        # taken from posts; REALDATA.md): condolences, prayers, rest in peace, strength to ..., solidarity
+        condolencias | condolências | condoglianze | condoléances | pésame | pêsames | oremos | oramos
+        rezamos | rezando por | rezar por | orando por | orar por | preghiamo | pregate | pregando per
+        preghiere per | prions | prières | priez | descanse en paz | descanse em paz | riposa in pace
+        riposino in pace | repose en paix | reposent en paix | en paz descanse | d e p | qepd | fuerza a
+        fuerza para | mucha fuerza | força a | força para | muita força | forza a
+        forza ragazzi | courage à | solidaridad | solidariedade | solidarietà | solidarité | luto | lutto
+        deuil | ánimo a | animo a | ánimo para | uniti per | unidos por | unidos con | siamo con | estamos con
+        estamos contigo | estamos com | avec vous | nos pensées | nuestros pensamientos | nossos pensamentos
+        i nostri pensieri | vicini a | vicinanza | abbraccia* | abrazo a | abraço a | tristeza | tristezza
+        tristesse | mis oraciones | minhas orações | oraciones por | orações por | mi cuore
+        #fuerza* | #forza* | #força* | #forca* | #animo* | #ánimo* | #oremos* | #oração* | #prega*
         """,
         0.5: """
         support | supporting | we are all | all iranians | embassy | embassies | outside iran | prayers
+        # "RIP MJ" is no crisis: RIP takes a second cue
+        rest in peace | rip | r i p | #rip
         free iran | #freeiran | #helpiran | fight for | human rights | international community | ribbon*
         overlay | thinking of | the world | worldwide | around the world | breaks my heart | time zone
         timezone | together | independent investigation | calls on | must stop | green band*
