@@ -243,16 +243,17 @@ def final_watermark_of(feed: Path, partitions: int) -> float | None:
     return min(last) - LATENESS_SECONDS
 
 
-def create_topics(bootstrap: str, partitions: int = PARTITIONS) -> None:
-    """The worker's topics, sized before it starts; no size limit on them, so nothing is deleted
-    before the worker reads it (the broker's default keeps 1 GiB per partition)."""
+def create_topics(bootstrap: str, partitions: int = PARTITIONS, detect_partitions: int = 1) -> None:
+    """The worker's topics, sized before it starts (``posts.detect`` with one partition per detection
+    shard); no size limit on them, so nothing is deleted before the worker reads it (the broker's default
+    keeps 1 GiB per partition)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="soak-admin")
     unlimited = {"retention.bytes": "-1", "retention.ms": "-1"}
     try:
         for name, count in (
             (f"{NAME}.posts", partitions),
             (f"{NAME}.classified", partitions),
-            (f"{NAME}.detect", 1),
+            (f"{NAME}.detect", detect_partitions),
         ):
             with suppress(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic(name, count, 1, topic_configs=unlimited)])
@@ -415,7 +416,7 @@ def main() -> int:
 
         say("starting a broker ...")
         bootstrap = broker.start()
-        create_topics(bootstrap, partitions)
+        create_topics(bootstrap, partitions, detect_partitions)
         if backlog:
             say(f"pre-filling {NAME}.posts ({partitions} partitions) before the worker starts ...")
             started = time.monotonic()
