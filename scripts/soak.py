@@ -46,7 +46,7 @@ from typing import Any
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from feed import parse_ts
 from pipeline.metrics import read_samples, sample_total
@@ -269,11 +269,18 @@ class Lag:
         self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         self.group = group
         self.tps = [TopicPartition(topic, p) for p in range(partitions)]
+        self.committed: dict[TopicPartition, Any] = {}
 
     def read(self) -> tuple[int, int]:
-        """(records on the posts topic, records not yet committed by the group)."""
+        """(records on the posts topic, records not yet committed by the group). While the group's
+        coordinator is still loading (just after the group first joins) the last offsets read stand."""
         ends = self.consumer.end_offsets(self.tps)
-        committed = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
+        try:
+            self.committed = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+        committed = self.committed
         produced = sum(ends.values())
         done = sum(max(committed[tp].offset, 0) for tp in self.tps if tp in committed)
         return produced, produced - done

@@ -120,6 +120,27 @@ def test_the_post_index_is_bounded_and_forgets_old_posts():
     assert index.take("p2", T0 + 11) is None  # a post is deleted once
 
 
+def test_the_post_index_expires_and_evicts_oldest_first_across_a_snapshot():
+    index = PostIndex(retention=HOUR, limit=4)
+    for i in range(6):  # p0 and p1 evicted for the limit
+        index.add(f"p{i}", T0 + i * 60, "IR", (f"t{i}",))
+    vocabulary: dict[str, int] = {}
+    rows = index.dump(vocabulary)
+    assert [row[0] for row in rows] == ["p2", "p3", "p4", "p5"]
+    words = sorted(vocabulary, key=vocabulary.get)
+    restored = PostIndex.load(HOUR, 4, rows, words)
+    for each in (index, restored):
+        each.expire(T0 + HOUR + 4 * 60)  # older than T0 + 240 s goes: p2 and p3
+        assert len(each) == 2
+        each.add("p6", T0 + HOUR + 300, "IR", ("t6",))
+        each.add("p7", T0 + HOUR + 301, "IR", ("t7",))
+        each.add("p8", T0 + HOUR + 302, "IR", ("t8",))  # over the limit: p4 goes
+        assert each.take("p4", T0 + HOUR + 200) is None  # evicted, though within the retention
+        found = each.take("p5", T0 + HOUR + 300)  # within the retention of its post
+        assert found is not None and found.terms == ("t5",)
+    assert index.dump({}) == restored.dump({})
+
+
 def test_near_identical_texts_share_a_band_and_different_words_do_not():
     claim = text_signature("Mousavi supporters are attacking police in Vanak square, do not trust them")
     variant = text_signature(
