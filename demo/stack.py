@@ -37,6 +37,7 @@ from demo.config import (
 from pipeline.metrics import read_samples, sample_total
 
 MARKER = "IRAN2009_DEMO_RUN"
+KILL_WAIT_SECONDS = 5.0  # how long close() waits for killed processes to be gone
 
 
 class StartError(RuntimeError):
@@ -393,6 +394,10 @@ class Stack:
             for pid in leftovers(self.run_id, exclude=os.getpid()):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
+            # A killed process lives on until the kernel has torn it down: return once they are gone.
+            deadline = time.monotonic() + KILL_WAIT_SECONDS
+            while leftovers(self.run_id, exclude=os.getpid()) and time.monotonic() < deadline:
+                time.sleep(0.05)
             self.bootstrap = None
 
     def _stop_kafka(self) -> None:
