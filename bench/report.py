@@ -27,6 +27,7 @@ MEASURES: dict[str, str] = {
     "e2e_latency_exactly_once_p99_ms": "EXACTLY_ONCE=1, produce → read_committed arrival, 99th percentile",
     "scaling": "classify + detect posts/s by worker count (one group, 4 partitions, DETECT_PARTITIONS=4)",
     "scaling_classify_only": "the same runs, classification alone (until the posts were committed)",
+    "scaling_detect_cpu_share": "the same runs, the share of the workers' CPU spent detecting",
     "backlog_posts_per_s": "one worker started on a pre-filled 16-partition topic (iran2009), caught up",
     "backlog_peak_rss_mb": "that worker's peak resident memory (VmHWM), MiB",
 }
@@ -47,8 +48,8 @@ RATIOS: dict[str, tuple[str, str]] = {
     "exactly_once_p99_vs_at_least_once": ("e2e_latency_exactly_once_p99_ms", "e2e_latency_p99_ms"),
 }
 RESULT_KEYS = frozenset(MEASURES) | frozenset(RATIOS) | {"machine"}
-# Measures that are objects: worker count → posts/s.
-BY_WORKERS = frozenset({"scaling", "scaling_classify_only"})
+# Measures that are objects: worker count → posts/s (or, for a share, a fraction of 1).
+BY_WORKERS = frozenset({"scaling", "scaling_classify_only", "scaling_detect_cpu_share"})
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -82,7 +83,8 @@ def build_results(measured: Mapping[str, Any], machine: Mapping[str, Any]) -> di
     for key in MEASURES:
         value = measured[key]
         if key in BY_WORKERS:
-            results[key] = {str(workers): round(float(v), 1) for workers, v in sorted(value.items())}
+            digits = 3 if key.endswith("_share") else 1
+            results[key] = {str(workers): round(float(v), digits) for workers, v in sorted(value.items())}
         else:
             results[key] = round(float(value), 2 if key.endswith("_ms") else 1)
     results["machine"] = dict(machine)
@@ -109,7 +111,7 @@ def check_results(results: Mapping[str, Any]) -> None:
             raise ValueError(f"{key} is not a non-empty object: {by_workers!r}")
         for workers, value in by_workers.items():
             if not isinstance(workers, str) or not workers.isdigit() or not _is_number(value):
-                raise ValueError(f"{key}[{workers!r}] = {value!r} is not workers → posts/s")
+                raise ValueError(f"{key}[{workers!r}] = {value!r} is not workers → a number")
     if not isinstance(results["machine"], Mapping):
         raise ValueError("machine is not an object")
 
@@ -136,7 +138,10 @@ def format_table(results: Mapping[str, Any], notes: Mapping[str, str] | None = N
     for key, what in MEASURES.items():
         value = results[key]
         if key in BY_WORKERS:
-            shown = "  ".join(f"{workers}w={format_number(v)}" for workers, v in value.items())
+            shown = "  ".join(
+                f"{workers}w={v:.1%}" if key.endswith("_share") else f"{workers}w={format_number(v)}"
+                for workers, v in value.items()
+            )
         else:
             shown = format_number(value)
         rows.append((key, shown, what))

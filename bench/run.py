@@ -20,7 +20,8 @@ over its first S posts (``BENCH_SAMPLE``, 300,000) and the slow Faust baseline o
 6. ``scaling`` — classify + detect posts/s over the first S posts with 1, 2 and 4 workers in one group,
    detection in 4 shards (``DETECT_PARTITIONS=4``, issue 20); ``scaling_classify_only`` the same runs
    until classification alone was done, and in the notes how much later detection was done and the
-   cores each worker used, in all and in its event loop alone (``bench/scaling.py``, which also runs
+   cores each worker used, in all and in its event loop alone, and ``scaling_detect_cpu_share`` the
+   share of the workers' CPU their detect loops spent detecting (``bench/scaling.py``, which also runs
    alone with any worker and partition count).
 7. ``e2e_latency_p50_ms`` / ``_p99_ms`` — posts sent at 5,000/s for 30 s from this process into a fresh
    topic with a worker running; each id's send time against its arrival on posts.classified. A stage
@@ -317,9 +318,11 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
         )  # fmt: skip
     measured["scaling"] = {str(r.workers): r.classify_detect_posts_per_s for r in runs}
     measured["scaling_classify_only"] = {str(r.workers): r.classify_only_posts_per_s for r in runs}
+    # Where the time goes: detection's share of the workers' CPU (pipeline_detect_cpu_seconds).
+    measured["scaling_detect_cpu_share"] = {str(r.workers): round(r.detect_share, 3) for r in runs}
     notes["scaling"] = "; ".join(
-        f"{r.workers}w detection done {r.detect_after_classify_s:.1f}s after classification "
-        f"(cores used: {r.cpu})"
+        f"{r.workers}w detection done {r.detect_after_classify_s:.1f}s after classification, "
+        f"{r.detect_share:.1%} of the workers' CPU (cores used: {r.cpu})"
         for r in runs
     )
 

@@ -12,7 +12,10 @@ and times them over the whole topic, from the first classified record once the g
 - ``classification alone``: until the classify group has committed every post;
 - ``classify + detect``: until that, and until detection's watermark reached the end of the feed;
 - where the time goes: the cores each worker used, in all and in its event loop alone (the detect
-  shards, the merge and Kafka I/O; the rest is its classifier processes), and the broker's.
+  shards, the merge and Kafka I/O; the rest is its classifier processes), the broker's, and the cores
+  the detect loops spent detecting (``pipeline_detect_cpu_seconds``) as a share of the workers' CPU.
+  Where classification fills every core, that share is about what detection costs classification:
+  classify + detect / classification alone ≈ 1 − share.
 
 The figures to beat (issue 20), measured on 16 cores with one partition of ``posts.detect`` (the single
 detector), 1,000,000 posts in 16 partitions: classification alone 24,077 / 36,832 / 53,545 / 89,886
@@ -53,6 +56,26 @@ class ScalingRun:
     classify_detect_posts_per_s: float
     detect_after_classify_s: float  # how much later detection caught up than classification finished
     cpu: str
+    # Cores the workers' detect loops spent detecting (pipeline_detect_cpu_seconds), and that as a share
+    # of all the workers' CPU (event loops and classifier processes): where the time goes.
+    detect_cores: float = 0.0
+    detect_share: float = 0.0
+
+    @classmethod
+    def from_timing(cls, workers: int, detect_partitions: int, timing: Timing) -> ScalingRun:
+        worker_cores = sum(c for name, c in timing.cores.items() if _is_whole_worker(name))
+        detect = timing.cores.get("detect", 0.0)
+        return cls(
+            workers,
+            detect_partitions,
+            timing.posts,
+            rate(timing.posts, timing.classified_seconds),
+            rate(timing.posts, max(timing.classified_seconds, timing.detected_seconds)),
+            max(0.0, timing.detected_seconds - timing.classified_seconds),
+            timing.cpu,
+            detect,
+            detect / worker_cores if worker_cores > 0 else 0.0,
+        )
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -63,6 +86,8 @@ class ScalingRun:
             "classify_detect_posts_per_s": round(self.classify_detect_posts_per_s, 1),
             "detect_after_classify_s": round(self.detect_after_classify_s, 2),
             "cores_used": self.cpu,
+            "detect_cores": round(self.detect_cores, 3),
+            "detect_share_of_workers_cpu": round(self.detect_share, 3),
         }
 
     def line(self) -> str:
@@ -71,8 +96,14 @@ class ScalingRun:
             f"partition{'s' if self.detect_partitions > 1 else ''}: classify + detect "
             f"{format_number(self.classify_detect_posts_per_s)}/s, classification alone "
             f"{format_number(self.classify_only_posts_per_s)}/s, detection done "
-            f"{self.detect_after_classify_s:.1f}s after classification; cores used: {self.cpu}"
+            f"{self.detect_after_classify_s:.1f}s after classification; detection took "
+            f"{self.detect_share:.1%} of the workers' CPU; cores used: {self.cpu}"
         )
+
+
+def _is_whole_worker(name: str) -> bool:
+    """A CpuMeter name of a whole worker (its event loop and classifier processes): worker1, worker2..."""
+    return name.startswith("worker") and name[len("worker") :].isdigit()
 
 
 def final_watermark(messages: list[Message], partitions: int) -> float:
@@ -122,15 +153,7 @@ def scaling_runs(
             timeout=max(300.0, posts / 1000), targets=counts, milestone=counts, broker_pid=broker_pid,
             partitions=partitions, detect_partitions=detect_partitions, settle=True,
         )  # fmt: skip
-        run = ScalingRun(
-            workers,
-            detect_partitions,
-            timing.posts,
-            rate(timing.posts, timing.classified_seconds),
-            rate(timing.posts, max(timing.classified_seconds, timing.detected_seconds)),
-            max(0.0, timing.detected_seconds - timing.classified_seconds),
-            timing.cpu,
-        )
+        run = ScalingRun.from_timing(workers, detect_partitions, timing)
         say(run.line())
         runs.append(run)
     return runs

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -101,9 +102,12 @@ def cpu_seconds(pid: int | None, *, descendants: bool = True) -> float:
 
 
 class CpuMeter:
-    """Cores each named process used between :meth:`start` and :meth:`stop` (1.0 = one core busy)."""
+    """Cores each named process used between :meth:`start` and :meth:`stop` (1.0 = one core busy). A
+    name may also give a reading of CPU seconds so far (a callable), e.g. a counter the workers export."""
 
-    def __init__(self, pids: dict[str, int | None], *, alone: Collection[str] = ()) -> None:
+    def __init__(
+        self, pids: dict[str, int | Callable[[], float] | None], *, alone: Collection[str] = ()
+    ) -> None:
         self.pids = pids
         self.alone = set(alone)  # names measured without their descendants (this process: the workers)
         self._start: dict[str, float] = {}
@@ -122,7 +126,10 @@ class CpuMeter:
         return self.cores
 
     def _seconds(self, name: str) -> float:
-        return cpu_seconds(self.pids[name], descendants=name not in self.alone)
+        source = self.pids[name]
+        if callable(source):
+            return source()
+        return cpu_seconds(source, descendants=name not in self.alone)
 
     def text(self) -> str:
         return ", ".join(f"{name} {cores:.2f}" for name, cores in self.cores.items())
@@ -227,6 +234,7 @@ class Timing:
     milestone_posts: int = 0  # counted until the group committed the milestone offsets
     milestone_seconds: float = 0.0
     cpu: str = ""  # cores used by each process over the timed interval
+    cores: dict[str, float] = field(default_factory=dict)  # the same, by name
     # Pipeline runs: the first worker's peak resident memory (VmHWM, MiB) and its classifier processes',
     # and the most partitions its classify stage held paused in a metrics reading (event-time alignment).
     peak_rss_mb: float | None = None
@@ -316,6 +324,7 @@ def time_group(
         milestone_posts=max(sum(marks.values()) - first_out, 0),
         milestone_seconds=milestone_at - first_at,
         cpu=cpu.text() if cpu is not None else "",
+        cores=dict(cpu.cores) if cpu is not None else {},
     )
 
 
@@ -406,6 +415,9 @@ def time_pipeline(
                     **{f"worker{n + 1}": w.process.pid for n, w in enumerate(running)},
                     # The event loop alone (the detect loops, Kafka I/O), without its classifier processes.
                     **{f"worker{n + 1}-loop": w.process.pid for n, w in enumerate(running)},
+                    # Detection proper in all the workers' detect loops (pipeline_detect_cpu_seconds):
+                    # part of the loops' figures above.
+                    "detect": lambda: _detect_cpu_seconds(running),
                     "broker": broker_pid,
                     "bench": os.getpid(),
                 },
@@ -426,6 +438,17 @@ def time_pipeline(
     finally:
         for worker in running:
             worker.stop()
+
+
+def _detect_cpu_seconds(workers: Sequence[Worker]) -> float:
+    """CPU seconds the workers' detect loops spent detecting so far (NaN when one cannot be read)."""
+    total = 0.0
+    for worker in workers:
+        try:
+            total += sample_total(read_samples(worker.metrics_url), "pipeline_detect_cpu_seconds_total")
+        except OSError:
+            return math.nan
+    return total
 
 
 def peak_rss_mb(pid: int) -> float | None:

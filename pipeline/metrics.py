@@ -340,6 +340,14 @@ class PipelineMetrics:
             buckets=(256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304),
             registry=self.registry,
         )
+        self.detect_cpu = Counter(
+            "pipeline_detect_cpu_seconds",
+            "CPU seconds the detect loops spent in detection proper (folding records: decoding, detecting, "
+            "making parts or alerts; encoding snapshots), by role: detect (one detector), shards, merge. "
+            "Beside process_cpu_seconds_total it shows where a worker's time goes.",
+            ["role"],
+            registry=self.registry,
+        )
         self.detect_restores = Counter(
             "pipeline_detect_restores",
             "Times this worker took the detect partition over from a saved snapshot.",
@@ -372,9 +380,9 @@ class PipelineMetrics:
         self._relocations_counted: dict[str, int] | None = None  # what the detector had counted when seen
         self._clusters_exported: set[str] = set()
 
-    def export_detect_counts(self, counts: DetectCounts, before: DetectCounts) -> None:
+    def export_detect_counts(self, counts: DetectCounts, before: DetectCounts, role: str = "detect") -> None:
         """A detect loop's running counts into the counters, as the increments since ``before`` (what
-        that loop had counted when last exported)."""
+        that loop had counted when last exported); ``role``: the loop's (detect, shards or merge)."""
         for outcome, field in DETECT_OUTCOMES.items():
             grown = getattr(counts, field) - getattr(before, field)
             if grown > 0:
@@ -383,6 +391,8 @@ class PipelineMetrics:
             self.detect_gaps.inc(counts.gaps - before.gaps)
         if counts.snapshots > before.snapshots:
             self.detect_snapshots.inc(counts.snapshots - before.snapshots)
+        if counts.cpu_seconds > before.cpu_seconds:
+            self.detect_cpu.labels(role).inc(counts.cpu_seconds - before.cpu_seconds)
 
     def export_shard(self, shard: int, detector: Detector | None) -> None:
         """A shard's state entries; None: the shard left this worker (its series go)."""

@@ -642,7 +642,17 @@ def pipeline_overview() -> dict[str, Any]:
                 q(f"sum(rate(pipeline_detect_gaps_total[{RATE}]))", "holes read again"),
             ],
             axis="records/s",
-            w=10,
+            w=8,
+        ),
+        timeseries(
+            "Detection CPU",
+            "How much of a core does detection take, and where? CPU seconds per second the detect loops "
+            "spend detecting (folding records, encoding snapshots; not Kafka I/O), by role: the one "
+            "detector, the shards, the merge. One loop near 1 is a funnel: that is when DETECT_PARTITIONS "
+            "should grow.",
+            [q(f"sum by (role) (rate(pipeline_detect_cpu_seconds_total[{RATE}]))", "{{role}}")],
+            axis="cores",
+            w=5,
         ),
         timeseries(
             "Detector snapshot size",
@@ -650,7 +660,7 @@ def pipeline_overview() -> dict[str, Any]:
             "(it grows with the windows open ahead of the watermark, which event-time alignment bounds).",
             [q("max(pipeline_detect_snapshot_bytes)", "snapshot")],
             unit="bytes",
-            w=8,
+            w=5,
         ),
         stat(
             "Detect partition",

@@ -490,7 +490,7 @@ class DetectService(mode.Service):
             metrics.late_deletions.inc(now.late_deletions - before.late_deletions)
             metrics.unknown_deletions.inc(now.unknown_deletions - before.unknown_deletions)
             held.exported = now
-        metrics.export_detect_counts(loop.counts, held.counted)
+        metrics.export_detect_counts(loop.counts, held.counted, self.role.name)
         held.counted = dataclasses.replace(loop.counts)
         detector = state.detector
         if detector.watermark is not None and detector.watermark != held.watermark:

@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from prometheus_client import ProcessCollector
 
 from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline import runtime
@@ -40,6 +41,9 @@ def run(settings: Settings) -> int:
     runtime.tune()
     app = create_app(settings)
     metrics = PipelineMetrics()
+    # process_cpu_seconds_total, process_resident_memory_bytes, ... of this process (its event loop; the
+    # classifier processes are apart): beside pipeline_detect_cpu_seconds, where the time goes.
+    ProcessCollector(registry=metrics.registry)
     # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from bench.report import (
+    BY_WORKERS,
     MEASURES,
     RATIOS,
     RESULT_KEYS,
@@ -43,6 +44,7 @@ def measured(**changes):
         "e2e_latency_exactly_once_p99_ms": 1100.0,
         "scaling": {"1": 7000.0, "2": 9000.0},
         "scaling_classify_only": {"1": 7100.0, "2": 9500.0},
+        "scaling_detect_cpu_share": {"1": 0.0814, "2": 0.0932},
         "backlog_posts_per_s": 9000.0,
         "backlog_peak_rss_mb": 180.04,
     }
@@ -101,6 +103,7 @@ def test_results_have_exactly_the_required_keys_and_types():
         "e2e_latency_exactly_once_p99_ms",
         "scaling",
         "scaling_classify_only",
+        "scaling_detect_cpu_share",
         "backlog_posts_per_s",
         "backlog_peak_rss_mb",
         "machine",
@@ -112,10 +115,11 @@ def test_results_have_exactly_the_required_keys_and_types():
         "exactly_once_vs_at_least_once",
         "exactly_once_p99_vs_at_least_once",
     }
-    for key in set(MEASURES) - {"scaling", "scaling_classify_only"}:
+    for key in set(MEASURES) - BY_WORKERS:
         assert isinstance(results[key], float)
     assert results["scaling"] == {"1": 7000.0, "2": 9000.0}
     assert all(isinstance(v, float) for v in results["scaling"].values())
+    assert results["scaling_detect_cpu_share"] == {"1": 0.081, "2": 0.093}  # a share keeps 3 digits
     assert results["machine"] == MACHINE
     assert results["replay_vs_producer"] == 0.5
     assert results["pipeline_vs_faust_passthrough"] == 5.0

@@ -149,13 +149,17 @@ def test_detect_counts_are_exported_as_the_increments_since_the_last_export():
     from pipeline.stream.detect_loop import DetectCounts
 
     metrics = PipelineMetrics()
-    first = DetectCounts(records=5, reread=1, gaps=2, snapshots=1)
-    metrics.export_detect_counts(first, DetectCounts())
+    first = DetectCounts(records=5, reread=1, gaps=2, snapshots=1, cpu_seconds=0.5)
+    metrics.export_detect_counts(first, DetectCounts(), "shards")
     # Another loop of the same worker (another shard) counts from its own zero.
-    metrics.export_detect_counts(DetectCounts(records=3), DetectCounts())
-    metrics.export_detect_counts(DetectCounts(records=7, reread=1, gaps=2, snapshots=2), first)
+    metrics.export_detect_counts(DetectCounts(records=3, cpu_seconds=0.25), DetectCounts(), "shards")
+    metrics.export_detect_counts(DetectCounts(records=1, cpu_seconds=0.125), DetectCounts(), "merge")
+    metrics.export_detect_counts(
+        DetectCounts(records=7, reread=1, gaps=2, snapshots=2, cpu_seconds=1.5), first, "shards"
+    )
     samples = read_registry(metrics)
-    assert samples["pipeline_detect_records_total"][("folded",)] == 10.0
+    assert samples["pipeline_detect_cpu_seconds_total"] == {("shards",): 1.75, ("merge",): 0.125}
+    assert samples["pipeline_detect_records_total"][("folded",)] == 11.0
     assert samples["pipeline_detect_records_total"][("reread",)] == 1.0
     assert samples["pipeline_detect_gaps_total"][()] == 2.0
     assert samples["pipeline_detect_snapshots_total"][()] == 2.0

@@ -451,3 +451,69 @@ def test_a_slow_snapshot_makes_the_next_wait_ten_times_as_long_and_alerts_stay_t
     busy = saved_at[:-1]  # the last save is the idle one, never put off
     assert all(later - earlier >= 30.0 for earlier, later in itertools.pairwise(busy))
     assert sink.records() == expected
+
+
+def test_the_cpu_counted_is_detections_own_not_the_sends_or_the_saves(detect_log, expected):
+    # A CPU clock that only the test moves: folding a record costs 1, encoding a snapshot 0.25; sending
+    # an alert and saving a snapshot (Kafka I/O, where other tasks of the event loop run) cost 100.
+    cpu = Clock()
+    cpu.now = 0.0
+
+    class Costed:
+        def __init__(self, states: SingleDetection) -> None:
+            self.states = states
+
+        def fresh(self):
+            return CostedState(self.states.fresh())
+
+        def restore(self, snapshot):
+            return CostedState(self.states.restore(snapshot))
+
+    class CostedState:
+        def __init__(self, state) -> None:
+            self.state = state
+
+        def __getattr__(self, name):
+            return getattr(self.state, name)
+
+        def __setattr__(self, name, value):
+            if name == "state":
+                object.__setattr__(self, name, value)
+            else:
+                setattr(self.state, name, value)
+
+        def fold(self, record, input_offset):
+            cpu.now += 1.0
+            return self.state.fold(record, input_offset)
+
+        def snapshot(self):
+            cpu.now += 0.25
+            return self.state.snapshot()
+
+    @dataclass
+    class CostlySink(MemorySink):
+        async def send(self, alert, position):
+            cpu.now += 100.0
+            await MemorySink.send(self, alert, position)
+
+    @dataclass
+    class CostlyStore(MemoryStore):
+        async def save(self, snapshot, input_offset):
+            cpu.now += 100.0
+            await MemoryStore.save(self, snapshot, input_offset)
+
+    source, store, sink = MemorySource(detect_log), CostlyStore(), CostlySink()
+    loop = DetectLoop(
+        Costed(single_detection()), store=store, sink=sink, source=source, snapshot_seconds=0.5,
+        clock=Clock(), cpu_clock=lambda: cpu.now,
+    )  # fmt: skip
+
+    async def go() -> None:
+        await loop.start()
+        await run_until(loop, source)
+        await sink.flush()
+
+    asyncio.run(go())
+    assert sink.records() == expected
+    assert loop.counts.records == len(detect_log) and loop.counts.snapshots >= 2
+    assert loop.counts.cpu_seconds == len(detect_log) * 1.0 + loop.counts.snapshots * 0.25
