@@ -66,7 +66,8 @@ from pipeline.detect.window import (
     count_into,
     decode_sample,
     encode_sample,
-    signed_from_list,
+    signed_from_columns,
+    signed_to_columns,
 )
 
 SNAPSHOT_VERSION = 1
@@ -700,7 +701,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                     region: level.dump() for region, level in self._relocation_levels.items()
                 },
                 "cluster_level": self._cluster_level.dump(),
-                "signed_windows": [[list(post) for post in posts] for posts in self._signed_windows],
+                "signed_windows": [signed_to_columns(posts, vocabulary) for posts in self._signed_windows],
                 "clusters": {key: cluster.dump() for key, cluster in self._clusters.items()},
                 "relocations_total": self.relocations_total,
                 "unknown_deletions": self.unknown_deletions,
@@ -779,7 +780,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             detector._relocation_levels = {r: Level(*v) for r, v in accounts["relocation_levels"].items()}
             detector._cluster_level = Level(*accounts["cluster_level"])
             detector._signed_windows = [
-                [signed_from_list(row) for row in posts] for posts in accounts["signed_windows"]
+                signed_from_columns(posts, words) for posts in accounts["signed_windows"]
             ]
             detector._clusters = {
                 key: Cluster(ident, set(bands), n) for key, (ident, bands, n) in accounts["clusters"].items()
