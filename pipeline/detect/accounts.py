@@ -138,16 +138,32 @@ class PostIndex:
                 break
             posts.popitem(last=False)
 
-    def dump(self, vocabulary: dict[str, int]) -> list[list[Any]]:
-        def ids(terms: tuple[str, ...]) -> list[int]:
-            return [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
-
-        return [[post_id, entry.ts, entry.region, ids(entry.terms)] for post_id, entry in self._posts.items()]
+    def dump(self) -> dict[str, Any]:
+        """As columns, in arrival order: one transpose in C and nothing per post for Python to do (a
+        shard's snapshot holds up to ``limit`` posts; a loop per post and term was a tenth of a worker's
+        time in the stack)."""
+        ts, regions, terms = zip(*self._posts.values(), strict=True) if self._posts else ((), (), ())
+        return {"id": list(self._posts), "ts": ts, "region": regions, "terms": terms}
 
     @classmethod
-    def load(cls, retention: float, limit: int, rows: list[list[Any]], words: list[str]) -> PostIndex:
+    def load(
+        cls,
+        retention: float,
+        limit: int,
+        data: dict[str, Any] | list[list[Any]],
+        words: list[str] | None = None,
+    ) -> PostIndex:
+        """From :meth:`dump`; or, a list, from the rows of an earlier version (terms as indices into
+        ``words``). ValueError when the columns differ in length."""
         index = cls(retention, limit)
-        index._posts = OrderedDict(
-            (post_id, Indexed(ts, region, tuple(words[i] for i in ids))) for post_id, ts, region, ids in rows
-        )
+        if isinstance(data, dict):
+            rows = zip(data["ts"], data["region"], map(tuple, data["terms"]), strict=True)
+            index._posts = OrderedDict(zip(data["id"], map(Indexed._make, rows), strict=True))
+        else:
+            if words is None:
+                raise ValueError("the post index is in rows of an earlier version, without their vocabulary")
+            index._posts = OrderedDict(
+                (post_id, Indexed(ts, region, tuple(words[i] for i in ids)))
+                for post_id, ts, region, ids in data
+            )
         return index

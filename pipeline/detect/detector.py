@@ -65,7 +65,6 @@ from pipeline.detect.window import (
     Window,
     count_into,
     decode_sample,
-    encode_sample,
     signed_from_columns,
     signed_to_columns,
 )
@@ -657,10 +656,10 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
     # Snapshot and restore.
 
     def snapshot(self) -> dict[str, Any]:
-        """The full state as JSON-ready data (str keys, lists, numbers); ``restore`` continues exactly."""
-        vocabulary: dict[str, int] = {}
-        windows = [[index, window.dump(vocabulary)] for index, window in self._windows.items()]
-        reference = [encode_sample(sample, vocabulary) for sample in self._reference]
+        """The full state as JSON-ready data (str keys, lists and tuples, numbers); ``restore`` continues
+        exactly. Some of it is the detector's own lists (the windows' samples): encode it before the
+        detector moves on."""
+        windows = [[index, window.dump()] for index, window in self._windows.items()]
         state = {
             "version": SNAPSHOT_VERSION,
             "config": self.config.to_dict(),
@@ -686,14 +685,14 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                 for ep in self._episodes.values()
             ],
             "cooldown": self._cooldown,
-            "reference": reference,
+            "reference": self._reference,
             "prev_low": self._prev_low,
             "prev_high": sorted(self._prev_high),
             "status": [[s.term, s.region, s.observed, s.expected, s.suspicion] for s in self._status],
             "window_status": _window_status_record(self._window_status) if self._window_status else None,
             "accounts": {
                 "authors": self._book.dump(),
-                "posts": self._post_index.dump(vocabulary),
+                "posts": self._post_index.dump(),
                 "evicted": self._post_index.evicted,
                 "deletion_levels": {region: level.dump() for region, level in self._deletion_levels.items()},
                 "deletion_prev_vol": self._deletion_prev_vol,
@@ -701,7 +700,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                     region: level.dump() for region, level in self._relocation_levels.items()
                 },
                 "cluster_level": self._cluster_level.dump(),
-                "signed_windows": [signed_to_columns(posts, vocabulary) for posts in self._signed_windows],
+                "signed_windows": [signed_to_columns(posts) for posts in self._signed_windows],
                 "clusters": {key: cluster.dump() for key, cluster in self._clusters.items()},
                 "relocations_total": self.relocations_total,
                 "unknown_deletions": self.unknown_deletions,
@@ -711,7 +710,6 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
                 ],
             },
         }
-        state["vocabulary"] = list(vocabulary)
         return state
 
     @classmethod
@@ -739,7 +737,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         detector._close_at = math.inf if state["close_at"] is None else state["close_at"]
         detector._origin = state["origin"]
         detector._closed_posts = state["closed_posts"]
-        words = state["vocabulary"]
+        words = state.get("vocabulary")  # written by earlier versions, whose samples held term indices
         detector._windows = {int(index): Window.load(data, words) for index, data in state["windows"]}
         detector._levels = {region: Level(*values) for region, values in state["levels"].items()}
         detector._groups = {group_id: ShareGroup.load(data) for group_id, data in state["groups"].items()}
@@ -779,9 +777,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             detector._deletion_prev_vol = dict(accounts["deletion_prev_vol"])
             detector._relocation_levels = {r: Level(*v) for r, v in accounts["relocation_levels"].items()}
             detector._cluster_level = Level(*accounts["cluster_level"])
-            detector._signed_windows = [
-                signed_from_columns(posts, words) for posts in accounts["signed_windows"]
-            ]
+            detector._signed_windows = [signed_from_columns(posts) for posts in accounts["signed_windows"]]
             detector._clusters = {
                 key: Cluster(ident, set(bands), n) for key, (ident, bands, n) in accounts["clusters"].items()
             }

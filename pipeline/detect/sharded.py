@@ -79,15 +79,13 @@ class Part:
 
     def to_bytes(self) -> bytes:
         """The part as compressed JSON (zlib, fast level): a window's text samples shrink several times."""
-        vocabulary: dict[str, int] = {}
-        windows = [window.dump(vocabulary) for window in self.windows]
+        windows = [window.dump() for window in self.windows]
         return zlib.compress(
             orjson.dumps(
                 {
                     "shard": self.shard,
                     "offset": self.offset,
                     "windows": windows,
-                    "vocabulary": sorted(vocabulary, key=vocabulary.__getitem__),
                     "progress": self.progress.to_list(),
                     "late_posts": self.late_posts,
                     "late_deletions": self.late_deletions,
@@ -101,7 +99,7 @@ class Part:
         """ValueError when ``data`` is not a part."""
         try:
             row = orjson.loads(zlib.decompress(data))
-            words = row["vocabulary"]
+            words = row.get("vocabulary")  # parts of an earlier version: samples held term indices
             return cls(
                 int(row["shard"]),
                 tuple(Window.load(window, words) for window in row["windows"]),

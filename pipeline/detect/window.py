@@ -106,24 +106,27 @@ class Window:
         self.sample.sort()
         return self.sample[:size]
 
-    def dump(self, vocabulary: dict[str, int]) -> dict[str, Any]:
+    def dump(self) -> dict[str, Any]:
+        """JSON-ready with no work per post in Python: the sample as its tuples, the coordination sample
+        as columns (see :func:`signed_to_columns`)."""
         return {
             "start": self.start,
             "vol": self.vol,
             "terms": self.terms,
             "evasions": self.evasions,
             "cats": self.cats,
-            "sample": encode_sample(self.sample, vocabulary),
+            "sample": self.sample,
             "cut": self.cut,
             "deleted": self.deleted,
             "moved": self.moved,
-            "signed": signed_to_columns(self.signed, vocabulary),
+            "signed": signed_to_columns(self.signed),
             "signed_cut": self.signed_cut,
             "resolved": None if self.resolved is None else [list(row) for row in self.resolved],
         }
 
     @classmethod
-    def load(cls, data: dict[str, Any], words: list[str]) -> Window:
+    def load(cls, data: dict[str, Any], words: list[str] | None = None) -> Window:
+        """``words``: the vocabulary of a dump by an earlier version, whose samples held term indices."""
         window = cls(data["start"])
         window.vol = dict(data["vol"])
         window.terms = {region: dict(counts) for region, counts in data["terms"].items()}
@@ -133,7 +136,7 @@ class Window:
         window.cut = data["cut"]
         window.deleted = [tuple(row) for row in data.get("deleted", ())]
         window.moved = {dest: dict(movers) for dest, movers in data.get("moved", {}).items()}
-        window.signed = signed_from_columns(data.get("signed", ()), words)
+        window.signed = signed_from_columns(data.get("signed", ()))
         window.signed_cut = data.get("signed_cut")
         resolved = data.get("resolved")
         if resolved is not None:
@@ -146,17 +149,13 @@ class Window:
         return window
 
 
-def encode_sample(sample: list[Sampled], vocabulary: dict[str, int]) -> list[list[Any]]:
-    """Sampled posts as JSON lists, terms and categories as indices into a shared vocabulary."""
-    encoded = []
-    for digest, ts, region, terms, cats in sample:
-        ids = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
-        cat_ids = [vocabulary.setdefault(cat, len(vocabulary)) for cat in cats]
-        encoded.append([digest, ts, region, ids, cat_ids])
-    return encoded
-
-
-def decode_sample(encoded: list[list[Any]], words: list[str]) -> list[Sampled]:
+def decode_sample(encoded: list[list[Any]], words: list[str] | None = None) -> list[Sampled]:
+    """A dumped sample: rows of (hash, ts, region, terms, categories); with ``words``, as an earlier
+    version wrote them, terms and categories as indices into that vocabulary."""
+    if words is None:
+        return [
+            (digest, ts, region, tuple(terms), tuple(cats)) for digest, ts, region, terms, cats in encoded
+        ]
     return [
         (digest, ts, region, tuple(words[i] for i in ids), tuple(words[i] for i in cat_ids))
         for digest, ts, region, ids, cat_ids in encoded
@@ -170,63 +169,30 @@ def signed_from_list(row: list[Any]) -> Any:
     return Signed(digest, post_id, author, new, region, ts, tuple(terms), tuple(sig), text)
 
 
-def signed_to_columns(signed: list[Any], vocabulary: dict[str, int]) -> dict[str, Any] | list[Any]:
-    """A window's coordination sample (pipeline.detect.coordination.Signed) as columns, terms as indices
-    into the shared vocabulary, the tuples of terms and band keys flattened with their lengths.
+SIGNED_COLUMNS = ("hash", "id", "author", "new", "region", "ts", "terms", "sig", "text")
+
+
+def signed_to_columns(signed: list[Any]) -> dict[str, Any] | list[Any]:
+    """A window's coordination sample (pipeline.detect.coordination.Signed) as columns: one transpose in
+    C, every column (terms and band keys as arrays of arrays) left for orjson to write.
 
     Every post of a new account crosses from its shard to the merge in a part (up to 20,000 a window and
-    shard), so the merge decodes them all: as one list per post they cost it 11-17 us a post (a list and
-    two tuples parsed and rebuilt each, then the Signed), as columns about 4 (measured on the stress
-    feed, where every post is signed)."""
+    shard), and sits in every snapshot of its shard until its window closes: as one list per post it
+    cost 11-17 us a post to decode (a list and two tuples parsed and rebuilt each, then the Signed),
+    and with its terms as indices into a vocabulary a Python loop per term to encode."""
     if not signed:
         return []
-    digests, post_ids, authors, new, regions, ts, terms, sigs, texts = zip(*signed, strict=True)
-    return {
-        "hash": digests,
-        "id": post_ids,
-        "author": authors,
-        "new": new,
-        "region": regions,
-        "ts": ts,
-        "terms": [
-            [len(t) for t in terms],
-            [vocabulary.setdefault(term, len(vocabulary)) for t in terms for term in t],
-        ],
-        "sig": [[len(sig) for sig in sigs], [key for sig in sigs for key in sig]],
-        "text": texts,
-    }
+    return dict(zip(SIGNED_COLUMNS, zip(*signed, strict=True), strict=True))
 
 
-def _cut(lengths: list[int], flat: list[Any]) -> list[tuple[Any, ...]]:
-    out, start = [], 0
-    for length in lengths:
-        out.append(tuple(flat[start : start + length]))
-        start += length
-    if start != len(flat):
-        raise ValueError(f"lengths add up to {start}, not to the {len(flat)} values")
-    return out
-
-
-def signed_from_columns(data: dict[str, Any] | list[Any], words: list[str]) -> list[Any]:
-    """The coordination sample from :func:`signed_to_columns`; a list is one row per post (the
-    format before columns: a snapshot saved by an earlier version)."""
+def signed_from_columns(data: dict[str, Any] | list[Any]) -> list[Any]:
+    """The coordination sample from :func:`signed_to_columns`; a list is one row per post (as an
+    earlier version wrote it). ValueError when the columns differ in length."""
     if isinstance(data, list | tuple):
         return [signed_from_list(row) for row in data]
     from pipeline.detect.coordination import Signed
 
-    term_lengths, term_ids = data["terms"]
-    sig_lengths, keys = data["sig"]
-    columns = (
-        data["hash"],
-        data["id"],
-        data["author"],
-        data["new"],
-        data["region"],
-        data["ts"],
-        _cut(term_lengths, [words[i] for i in term_ids]),
-        _cut(sig_lengths, keys),
-        data["text"],
-    )
-    if len({len(column) for column in columns}) != 1:
-        raise ValueError("the columns of a coordination sample differ in length")
+    columns = [data[name] for name in SIGNED_COLUMNS]
+    columns[6] = map(tuple, columns[6])
+    columns[7] = map(tuple, columns[7])
     return list(map(Signed._make, zip(*columns, strict=True)))

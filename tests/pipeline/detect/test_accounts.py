@@ -124,11 +124,9 @@ def test_the_post_index_expires_and_evicts_oldest_first_across_a_snapshot():
     index = PostIndex(retention=HOUR, limit=4)
     for i in range(6):  # p0 and p1 evicted for the limit
         index.add(f"p{i}", T0 + i * 60, "IR", (f"t{i}",))
-    vocabulary: dict[str, int] = {}
-    rows = index.dump(vocabulary)
-    assert [row[0] for row in rows] == ["p2", "p3", "p4", "p5"]
-    words = sorted(vocabulary, key=vocabulary.get)
-    restored = PostIndex.load(HOUR, 4, rows, words)
+    columns = orjson.loads(orjson.dumps(index.dump()))
+    assert columns["id"] == ["p2", "p3", "p4", "p5"]
+    restored = PostIndex.load(HOUR, 4, columns)
     for each in (index, restored):
         each.expire(T0 + HOUR + 4 * 60)  # older than T0 + 240 s goes: p2 and p3
         assert len(each) == 2
@@ -138,7 +136,26 @@ def test_the_post_index_expires_and_evicts_oldest_first_across_a_snapshot():
         assert each.take("p4", T0 + HOUR + 200) is None  # evicted, though within the retention
         found = each.take("p5", T0 + HOUR + 300)  # within the retention of its post
         assert found is not None and found.terms == ("t5",)
-    assert index.dump({}) == restored.dump({})
+    assert index.dump() == restored.dump()
+
+
+def test_a_post_index_in_rows_from_an_earlier_version_is_read():
+    rows = [["p1", T0, "IR", [1, 0]], ["p2", T0 + 60, None, []]]  # terms as indices into the vocabulary
+    index = PostIndex.load(HOUR, 4, rows, ["tehran", "basij"])
+    assert index.take("p1", T0 + 1) == (T0, "IR", ("basij", "tehran"))
+    assert index.take("p2", T0 + 61) == (T0 + 60, None, ())
+    with pytest.raises(ValueError):
+        PostIndex.load(HOUR, 4, rows)  # rows without their vocabulary
+
+
+def test_post_index_columns_that_differ_in_length_are_refused():
+    index = PostIndex(retention=HOUR, limit=4)
+    index.add("p1", T0, "IR", ("t",))
+    index.add("p2", T0 + 1, "IR", ("t",))
+    columns = orjson.loads(orjson.dumps(index.dump()))
+    columns["ts"].pop()
+    with pytest.raises(ValueError):
+        PostIndex.load(HOUR, 4, columns)
 
 
 def test_near_identical_texts_share_a_band_and_different_words_do_not():
@@ -325,6 +342,51 @@ def test_a_restored_snapshot_continues_exactly():
     state = orjson.loads(orjson.dumps(first.snapshot()))
     after = run(events[half:], detector=Detector.restore(state))
     assert before + after == whole
+
+
+def as_an_earlier_version_wrote_it(state: dict) -> dict:
+    """A snapshot in the format before this version's: the samples and the post index in rows, their
+    terms and categories as indices into a vocabulary, the coordination sample one row per post."""
+    vocabulary: dict[str, int] = {}
+
+    def ids(words):
+        return [vocabulary.setdefault(word, len(vocabulary)) for word in words]
+
+    def rows(sample):
+        return [[digest, ts, region, ids(terms), ids(cats)] for digest, ts, region, terms, cats in sample]
+
+    def signed_rows(columns):
+        return [list(row) for row in zip(*columns.values(), strict=True)] if columns else []
+
+    old = orjson.loads(orjson.dumps(state))
+    for _, window in old["windows"]:
+        window["sample"] = rows(window["sample"])
+        window["signed"] = signed_rows(window["signed"])
+    old["reference"] = [rows(sample) for sample in old["reference"]]
+    posts = old["accounts"]["posts"]
+    old["accounts"]["posts"] = [
+        [post_id, ts, region, ids(terms)]
+        for post_id, ts, region, terms in zip(
+            posts["id"], posts["ts"], posts["region"], posts["terms"], strict=True
+        )
+    ]
+    old["accounts"]["signed_windows"] = [signed_rows(c) for c in old["accounts"]["signed_windows"]]
+    old["vocabulary"] = list(vocabulary)
+    return old
+
+
+def test_a_snapshot_written_by_an_earlier_version_restores_and_continues_exactly():
+    events = tactics_stream()
+    whole = run(events)
+    first = Detector()
+    half = len(events) * 2 // 3
+    before = run(events[:half], detector=first)
+    state = first.snapshot()
+    old = as_an_earlier_version_wrote_it(state)
+    assert old["accounts"]["posts"] and any(window["signed"] for _, window in old["windows"])
+    restored = Detector.restore(old)
+    assert orjson.dumps(restored.snapshot()) == orjson.dumps(state)
+    assert before + run(events[half:], detector=restored) == whole
 
 
 @pytest.mark.parametrize("sources", [2, 3])

@@ -210,11 +210,20 @@ def test_window_status_gives_region_volumes_and_bounded_surge_measures():
     assert restored.window_status() == status
 
 
+def json_types(value):
+    """``value`` with its tuples as lists, as JSON gives them back (and nothing else changed)."""
+    if isinstance(value, dict):
+        return {key: json_types(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_types(item) for item in value]
+    return value
+
+
 def test_snapshot_is_plain_json_and_small():
     detector, _ = run(episode_stream())
     state = detector.snapshot()
     raw = orjson.dumps(state)
-    assert orjson.loads(raw) == state
+    assert orjson.loads(raw) == json_types(state)  # no int keys, no sets: nothing JSON would change
     assert len(raw) < 1_000_000
 
 
