@@ -7,7 +7,8 @@ Classifies a generated feed once, then times, over the same observations:
 * one :class:`~pipeline.detect.Detector` (today's single ``detect`` agent);
 * each :class:`~pipeline.detect.sharded.ShardDetector` of ``N`` shards over its share of the sources
   (source = murmur2(author) mod sources, as the replayer partitions; shard = source mod N);
-* the :class:`~pipeline.detect.sharded.MergeDetector` over the shards' parts.
+* the :class:`~pipeline.detect.sharded.MergeDetector` over the shards' parts, decoded from their bytes as
+  in the stack (a shard's time includes encoding its parts).
 
 Shards run in parallel in the stack, one per detect partition, so ``N`` shards sustain about ``N`` times
 the rate of the slowest shard, and the merge caps them at its own rate, which depends on the windows and
@@ -72,38 +73,47 @@ def time_sharded(obs: list[tuple[Observation, str]], sources: int, shards: int) 
     per_shard: list[list[tuple[Observation, str]]] = [[] for _ in range(shards)]
     for observation, post_id in obs:
         per_shard[observation.source % shards].append((observation, post_id))
-    parts: list[list[Part]] = [[] for _ in range(shards)]
+    parts: list[list[tuple[Part, bytes]]] = [[] for _ in range(shards)]
     shard_seconds = []
     for d, shard in enumerate(detectors):
         started = time.perf_counter()
         for n, (observation, post_id) in enumerate(per_shard[d]):
             shard.push(observation, post_id)
-            if n % 1000 == 999:  # a part per fetched batch, as the stack would
+            if n % 1000 == 999:  # a part per fetched batch, as the stack would, encoded as it sends it
                 part = shard.take()
                 if part is not None:
-                    parts[d].append(part)
+                    parts[d].append((part, part.to_bytes()))
         part = shard.take()
         if part is not None:
-            parts[d].append(part)
+            parts[d].append((part, part.to_bytes()))
         shard_seconds.append(time.perf_counter() - started)
-    # The merge reads the parts in the order of their event time, as they would arrive.
+    # The merge reads the parts in the order of their event time, as they would arrive, and decodes
+    # them as the stack does (the posts of the coordination samples that cannot join its own left out).
     ordered = sorted(
         (p for queue in parts for p in queue),
-        key=lambda p: (p.progress.live_min if p.progress.live_min is not None else float("inf"), p.shard),
+        key=lambda p: (
+            p[0].progress.live_min if p[0].progress.live_min is not None else float("inf"),
+            p[0].shard,
+        ),
     )
     merge = MergeDetector(DetectorConfig(min_sources=sources), shards=shards)
     alerts = []
+    decoded = 0
     started = time.perf_counter()
-    for part in ordered:
+    for _, raw in ordered:
+        part = Part.from_bytes(raw, merge.signed_cuts())
+        decoded += sum(len(window.signed) for window in part.windows)
         alerts += merge.absorb(part)
     merge_seconds = time.perf_counter() - started
     return {
         "shard_seconds": shard_seconds,
         "merge_seconds": merge_seconds,
         "parts": len(ordered),
-        "windows_handed_on": sum(len(p.windows) for p in ordered),
+        "windows_handed_on": sum(len(p.windows) for p, _ in ordered),
         # What crosses posts.detect.parts: the largest part, and all of them together.
-        "part_bytes": [len(p.to_bytes()) for p in ordered],
+        "part_bytes": [len(raw) for _, raw in ordered],
+        "signed_handed_on": sum(len(window.signed) for p, _ in ordered for window in p.windows),
+        "signed_decoded": decoded,
         "alerts": alerts,
     }
 
@@ -133,6 +143,9 @@ def measure(obs: list[tuple[Observation, str]], sources: int, shard_counts: list
             "windows_handed_on": measured["windows_handed_on"],
             "part_bytes_max": max(measured["part_bytes"], default=0),
             "part_bytes_per_post": round(sum(measured["part_bytes"]) / posts, 1),
+            # Posts of the coordination samples in the parts, and those the merge had to decode.
+            "signed_handed_on": measured["signed_handed_on"],
+            "signed_decoded": measured["signed_decoded"],
             # What N shards and one merge sustain, each on its own core (the smaller of the two).
             "detect_posts_per_s": round(min(shard_rate, merge_rate)),
             "alerts_equal_single": measured["alerts"] == single_alerts,
@@ -157,10 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{result['posts']:,} posts over {args.sources} sources; one detector: "
           f"{result['single_posts_per_s']:,} posts/s")  # fmt: skip
-    print(f"{'shards':>6} {'shards ∥ posts/s':>17} {'merge posts/s':>14} {'detect posts/s':>15} {'equal':>6}")
+    print(f"{'shards':>6} {'shards ∥ posts/s':>17} {'merge posts/s':>14} {'detect posts/s':>15} {'equal':>6}"
+          f" {'signed sent':>12} {'decoded':>8}")  # fmt: skip
     for shards, row in result["sharded"].items():
         print(f"{shards:>6} {row['shards_in_parallel_posts_per_s']:>17,} {row['merge_posts_per_s']:>14,} "
-              f"{row['detect_posts_per_s']:>15,} {row['alerts_equal_single']!s:>6}")  # fmt: skip
+              f"{row['detect_posts_per_s']:>15,} {row['alerts_equal_single']!s:>6} "
+              f"{row['signed_handed_on']:>12,} {row['signed_decoded']:>8,}")  # fmt: skip
     return 0
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
+from pipeline.detect.columns import from_term_sets, index_term_sets
+
 
 class Author(NamedTuple):
     home: str | None  # the first region seen for the author (None until they post with one)
@@ -139,11 +141,12 @@ class PostIndex:
             posts.popitem(last=False)
 
     def dump(self) -> dict[str, Any]:
-        """As columns, in arrival order: one transpose in C and nothing per post for Python to do (a
-        shard's snapshot holds up to ``limit`` posts; a loop per post and term was a tenth of a worker's
-        time in the stack)."""
+        """As columns, in arrival order, each post's terms an index into the distinct tuples of terms
+        (:mod:`pipeline.detect.columns`): no loop per term for Python (a shard's snapshot holds up to
+        ``limit`` posts; an index per term into a vocabulary was a tenth of a worker's time in the stack)."""
         ts, regions, terms = zip(*self._posts.values(), strict=True) if self._posts else ((), (), ())
-        return {"id": list(self._posts), "ts": ts, "region": regions, "terms": terms}
+        index, sets = index_term_sets(terms)
+        return {"id": list(self._posts), "ts": ts, "region": regions, "terms": index, "term_sets": sets}
 
     @classmethod
     def load(
@@ -157,7 +160,8 @@ class PostIndex:
         ``words``). ValueError when the columns differ in length."""
         index = cls(retention, limit)
         if isinstance(data, dict):
-            rows = zip(data["ts"], data["region"], map(tuple, data["terms"]), strict=True)
+            terms = from_term_sets(data["terms"], data["term_sets"])
+            rows = zip(data["ts"], data["region"], terms, strict=True)
             index._posts = OrderedDict(zip(data["id"], map(Indexed._make, rows), strict=True))
         else:
             if words is None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,14 +96,17 @@ class Part:
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Part:
-        """ValueError when ``data`` is not a part."""
+    def from_bytes(cls, data: bytes, signed_cuts: Mapping[float, int] | None = None) -> Part:
+        """ValueError when ``data`` is not a part. ``signed_cuts``: by window start, the cut of the
+        coordination sample the window will join (:meth:`MergeDetector.signed_cuts`); the posts above
+        it are left out, not decoded (with many shards, most of what each hands on)."""
+        cuts = signed_cuts or {}
         try:
             row = orjson.loads(zlib.decompress(data))
             words = row.get("vocabulary")  # parts of an earlier version: samples held term indices
             return cls(
                 int(row["shard"]),
-                tuple(Window.load(window, words) for window in row["windows"]),
+                tuple(Window.load(window, words, cuts.get(window["start"])) for window in row["windows"]),
                 Progress.from_list(row["progress"]),
                 int(row["late_posts"]),
                 int(row["late_deletions"]),
@@ -238,6 +242,11 @@ class MergeDetector(Detector):
         candidate = self._global_watermark()
         return [] if candidate is None else self._move_watermark(candidate)
 
+    def signed_cuts(self) -> dict[float, int]:
+        """By window start, the cut of each open window's coordination sample, where it has one: a
+        part's posts above it cannot join the sample (:meth:`Part.from_bytes`)."""
+        return {w.start: w.signed_cut for w in self._windows.values() if w.signed_cut is not None}
+
     def _global_watermark(self) -> float | None:
         if len(self._progress) < self.shards:
             return None
@@ -340,7 +349,7 @@ class MergeState:
         self.repeated_parts = 0
 
     def fold(self, record: bytes, input_offset: int) -> list[Alert]:
-        part = Part.from_bytes(record)
+        part = Part.from_bytes(record, self.detector.signed_cuts())
         if not 0 <= part.shard < self.detector.shards:
             raise ValueError(f"a part of shard {part.shard}, but there are {self.detector.shards} shards")
         self.input_offset = input_offset

@@ -7,7 +7,10 @@ interleaving of sources or chunking of input fills a window identically.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
+
+from pipeline.detect.columns import from_term_sets, index_term_sets
 
 try:  # the C helper behind Counter.update: a dict += 1 per element, without Counter's Python overhead
     from _collections import _count_elements as count_into  # type: ignore[import-not-found]
@@ -89,9 +92,12 @@ class Window:
         if len(self.sample) >= 2 * sample_size:
             self.trim(sample_size)
         self.signed.extend(other.signed)
-        if len(self.signed) >= 2 * signed_size:
+        if len(self.signed) > signed_size:
+            # Both runs are sorted (this sample since its last trim, a shard's as it hands it on), so
+            # the sort is a merge; the cut lets the next part skip what cannot join (Part.from_bytes).
             self.signed.sort()
             del self.signed[signed_size:]
+            self.signed_cut = self.signed[-1][0]
         for destination, movers in other.moved.items():
             self.moved.setdefault(destination, {}).update(movers)
         self.resolved = [*(self.resolved or ()), *(other.resolved or ())]
@@ -125,8 +131,12 @@ class Window:
         }
 
     @classmethod
-    def load(cls, data: dict[str, Any], words: list[str] | None = None) -> Window:
-        """``words``: the vocabulary of a dump by an earlier version, whose samples held term indices."""
+    def load(
+        cls, data: dict[str, Any], words: list[str] | None = None, signed_at_most: int | None = None
+    ) -> Window:
+        """``words``: the vocabulary of a dump by an earlier version, whose samples held term indices;
+        ``signed_at_most``: the coordination sample's posts above that hash are left out (see
+        :func:`signed_from_columns`)."""
         window = cls(data["start"])
         window.vol = dict(data["vol"])
         window.terms = {region: dict(counts) for region, counts in data["terms"].items()}
@@ -136,7 +146,7 @@ class Window:
         window.cut = data["cut"]
         window.deleted = [tuple(row) for row in data.get("deleted", ())]
         window.moved = {dest: dict(movers) for dest, movers in data.get("moved", {}).items()}
-        window.signed = signed_from_columns(data.get("signed", ()))
+        window.signed = signed_from_columns(data.get("signed", ()), signed_at_most)
         window.signed_cut = data.get("signed_cut")
         resolved = data.get("resolved")
         if resolved is not None:
@@ -174,25 +184,42 @@ SIGNED_COLUMNS = ("hash", "id", "author", "new", "region", "ts", "terms", "sig",
 
 def signed_to_columns(signed: list[Any]) -> dict[str, Any] | list[Any]:
     """A window's coordination sample (pipeline.detect.coordination.Signed) as columns: one transpose in
-    C, every column (terms and band keys as arrays of arrays) left for orjson to write.
+    C, the band keys as arrays of arrays, each post's terms an index into the sample's distinct tuples of
+    terms (:mod:`pipeline.detect.columns`).
 
     Every post of a new account crosses from its shard to the merge in a part (up to 20,000 a window and
     shard), and sits in every snapshot of its shard until its window closes: as one list per post it
-    cost 11-17 us a post to decode (a list and two tuples parsed and rebuilt each, then the Signed),
-    and with its terms as indices into a vocabulary a Python loop per term to encode."""
+    cost 11-17 us a post to decode (a list and two tuples parsed and rebuilt each, then the Signed)."""
     if not signed:
         return []
-    return dict(zip(SIGNED_COLUMNS, zip(*signed, strict=True), strict=True))
+    columns = dict(zip(SIGNED_COLUMNS, zip(*signed, strict=True), strict=True))
+    columns["terms"], columns["term_sets"] = index_term_sets(columns["terms"])
+    return columns
 
 
-def signed_from_columns(data: dict[str, Any] | list[Any]) -> list[Any]:
+def signed_from_columns(data: dict[str, Any] | list[Any], at_most: int | None = None) -> list[Any]:
     """The coordination sample from :func:`signed_to_columns`; a list is one row per post (as an
-    earlier version wrote it). ValueError when the columns differ in length."""
+    earlier version wrote it). ValueError when the columns differ in length.
+
+    ``at_most``: only the posts whose hash is at most that, the cut of the sample they will join (the
+    rest cannot be in it). A shard hands its sample on sorted, so they are a prefix of the columns:
+    the merge skips the others without making them."""
     if isinstance(data, list | tuple):
-        return [signed_from_list(row) for row in data]
+        rows = [signed_from_list(row) for row in data]
+        return rows if at_most is None else [row for row in rows if row.hash <= at_most]
     from pipeline.detect.coordination import Signed
 
     columns = [data[name] for name in SIGNED_COLUMNS]
-    columns[6] = map(tuple, columns[6])
+    if len({len(column) for column in columns}) != 1:
+        raise ValueError("the columns of a coordination sample differ in length")
+    if at_most is not None:
+        hashes = columns[0]
+        if hashes == sorted(hashes):
+            keep = bisect_right(hashes, at_most)
+            columns = [column[:keep] for column in columns]
+        else:
+            rows = [row for row in zip(*columns, strict=True) if row[0] <= at_most]
+            columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 9
+    columns[6] = from_term_sets(columns[6], data["term_sets"])
     columns[7] = map(tuple, columns[7])
     return list(map(Signed._make, zip(*columns, strict=True)))

@@ -10,6 +10,8 @@ import pytest
 from pipeline.classify.signature import text_signature
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
 from pipeline.detect.accounts import AuthorBook, PostIndex
+from pipeline.detect.columns import from_term_sets
+from pipeline.detect.window import signed_from_columns
 
 T0 = 1244764800.0  # 2009-06-12T00:00:00Z
 HOUR = 3600.0
@@ -356,7 +358,7 @@ def as_an_earlier_version_wrote_it(state: dict) -> dict:
         return [[digest, ts, region, ids(terms), ids(cats)] for digest, ts, region, terms, cats in sample]
 
     def signed_rows(columns):
-        return [list(row) for row in zip(*columns.values(), strict=True)] if columns else []
+        return [list(post) for post in signed_from_columns(columns)]
 
     old = orjson.loads(orjson.dumps(state))
     for _, window in old["windows"]:
@@ -367,7 +369,11 @@ def as_an_earlier_version_wrote_it(state: dict) -> dict:
     old["accounts"]["posts"] = [
         [post_id, ts, region, ids(terms)]
         for post_id, ts, region, terms in zip(
-            posts["id"], posts["ts"], posts["region"], posts["terms"], strict=True
+            posts["id"],
+            posts["ts"],
+            posts["region"],
+            from_term_sets(posts["terms"], posts["term_sets"]),
+            strict=True,
         )
     ]
     old["accounts"]["signed_windows"] = [signed_rows(c) for c in old["accounts"]["signed_windows"]]

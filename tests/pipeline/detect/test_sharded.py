@@ -43,6 +43,12 @@ def last_ts(queue: list[Event]) -> float:
 
 
 def single(mixed: list[Event], per_source: list[list[Event]], config: DetectorConfig) -> list[Alert]:
+    return single_detector(mixed, per_source, config)[0]
+
+
+def single_detector(
+    mixed: list[Event], per_source: list[list[Event]], config: DetectorConfig
+) -> tuple[list[Alert], Detector]:
     detector = Detector(config)
     alerts: list[Alert] = []
     for kind, item, post_id in mixed:
@@ -50,7 +56,7 @@ def single(mixed: list[Event], per_source: list[list[Event]], config: DetectorCo
     for source, queue in enumerate(per_source):
         if queue:
             alerts += detector.end_source(source, last_ts(queue))
-    return alerts
+    return alerts, detector
 
 
 def sharded(
@@ -60,10 +66,13 @@ def sharded(
     shards: int,
     seed: int,
     restore_every: int = 0,
+    through_bytes: list[int] | None = None,
 ) -> tuple[list[Alert], MergeDetector, list[ShardDetector]]:
     """Source s goes to shard s % shards; each shard hands its parts on after every few records, and the
     merge reads the shards' parts interleaved at random (each shard's in order). ``restore_every``: the
-    shards and the merge are snapshotted and restored that often, through JSON."""
+    shards and the merge are snapshotted and restored that often, through JSON. ``through_bytes``: the
+    parts go as bytes, as on the parts topic, decoded with the merge's cuts; the list gets how many
+    coordination posts the parts held and how many were decoded."""
     sources = len(per_source)
     owned = [sum(1 for s in range(sources) if s % shards == d) for d in range(shards)]
     detectors = [
@@ -88,7 +97,13 @@ def sharded(
         nonlocal merge
         while any(pending):
             queue = rng.choice([q for q in pending if q])
-            alerts.extend(merge.absorb(queue.pop(0)))
+            part = queue.pop(0)
+            if through_bytes is not None:
+                sent = part
+                part = Part.from_bytes(sent.to_bytes(), merge.signed_cuts())
+                through_bytes[0] += sum(len(window.signed) for window in sent.windows)
+                through_bytes[1] += sum(len(window.signed) for window in part.windows)
+            alerts.extend(merge.absorb(part))
             if not everything and rng.random() < 0.5:
                 return
 
@@ -161,6 +176,30 @@ def test_snapshots_of_every_shard_and_the_merge_continue_exactly(accounts_events
     expected = single(mixed, per_source, config)
     alerts, _, _ = sharded(mixed, per_source, config, shards, seed=5, restore_every=3000)
     assert alerts == expected
+
+
+@pytest.mark.parametrize(
+    ("events", "sample", "shards"),
+    [("accounts_events", 5, 4), ("words_events", 20, 3), ("words_events", 20, 4)],
+)
+def test_the_merge_decodes_only_the_coordination_posts_that_can_join_its_sample(
+    request, events, sample, shards
+):
+    # Small samples, so that each shard hands on a full one and the merge keeps a fraction of them. A
+    # merged sample has a cut once two shards' parts overflow it: from the third part of a window on,
+    # the merge skips what cannot join (so with two shards it never does).
+    sources = 4
+    config = DetectorConfig(min_sources=sources, lateness_seconds=600.0, coordination_sample=sample)
+    mixed, per_source = on_sources(request.getfixturevalue(events), sources, seed=shards)
+    expected, detector = single_detector(mixed, per_source, config)
+    if events == "accounts_events":
+        assert "coordination" in {a.type for a in expected}
+    counted = [0, 0]  # coordination posts in the parts, decoded by the merge
+    alerts, merge, _ = sharded(mixed, per_source, config, shards, seed=shards, through_bytes=counted)
+    assert alerts == expected
+    # The coordination samples of the last windows closed are one detector's, post for post.
+    assert merge._signed_windows == detector._signed_windows
+    assert counted[1] < counted[0]
 
 
 def test_a_part_whose_window_the_merge_closed_is_late_as_a_whole():

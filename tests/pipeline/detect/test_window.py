@@ -70,16 +70,39 @@ def test_a_sample_with_term_indices_from_an_earlier_version_is_read():
     ]
 
 
-def test_the_coordination_sample_is_a_column_per_field():
+def test_the_coordination_sample_is_a_column_per_field_and_its_terms_are_written_once():
     posts = [
         Signed(1, "p1", "a1", True, "IR", 1.0, ("tehran", "basij"), (5,), "x"),
         Signed(2, "p2", "a2", False, "", 2.0, ("tehran",), (), "y"),
+        Signed(3, "p3", "a3", True, "IR", 3.0, ("tehran", "basij"), (6,), "z"),
     ]
     columns = orjson.loads(orjson.dumps(signed_to_columns(posts)))
-    assert columns["terms"] == [["tehran", "basij"], ["tehran"]]
-    assert columns["sig"] == [[5], []]
-    assert columns["id"] == ["p1", "p2"]
+    assert columns["terms"] == [0, 1, 0] and columns["term_sets"] == [["tehran", "basij"], ["tehran"]]
+    assert columns["sig"] == [[5], [], [6]]
+    assert columns["id"] == ["p1", "p2", "p3"]
     assert signed_from_columns(columns) == posts
+
+
+@settings(max_examples=200, deadline=None)
+@given(signed_posts, st.integers(0, 2**32 - 1), st.booleans())
+def test_a_cut_leaves_out_exactly_the_posts_above_it(posts, at_most, in_order):
+    posts = sorted(posts) if in_order else posts  # a shard hands its sample on sorted; anything else too
+    expected = [post for post in posts if post.hash <= at_most]
+    columns = orjson.loads(orjson.dumps(signed_to_columns(posts)))
+    assert signed_from_columns(columns, at_most) == expected
+    assert signed_from_columns([list(post) for post in posts], at_most) == expected  # rows, as before
+
+
+def test_a_merged_sample_over_its_size_is_cut_as_one_sample_would_be():
+    size = 5
+    posts = [Signed(h, f"p{h}", "a", True, "IR", 1.0, (), (), "") for h in (9, 3, 7, 1, 8, 2, 6, 4)]
+    merged = Window(0.0)
+    for part in (posts[:4], posts[4:]):
+        window = Window(0.0)
+        window.signed = sorted(part)
+        merged.merge(window, sample_size=10, signed_size=size)
+    assert merged.signed == sorted(posts)[:size]
+    assert merged.signed_cut == 6  # the largest hash kept: a later part skips what is above it
 
 
 @pytest.mark.parametrize(
@@ -88,6 +111,7 @@ def test_the_coordination_sample_is_a_column_per_field():
         lambda c: c["id"].pop(),  # a column shorter than the others
         lambda c: c["sig"].append([9]),
         lambda c: c["text"].pop(0),
+        lambda c: c["terms"].__setitem__(0, 7),  # a tuple of terms that is not there
     ],
 )
 def test_columns_that_do_not_fit_are_refused(damage):
