@@ -205,21 +205,19 @@ def signed_from_columns(data: dict[str, Any] | list[Any], at_most: int | None = 
     rest cannot be in it). A shard hands its sample on sorted, so they are a prefix of the columns:
     the merge skips the others without making them."""
     if isinstance(data, list | tuple):
-        rows = [signed_from_list(row) for row in data]
-        return rows if at_most is None else [row for row in rows if row.hash <= at_most]
-    from pipeline.detect.coordination import Signed
+        posts = [signed_from_list(row) for row in data]
+    else:
+        from pipeline.detect.coordination import Signed
 
-    columns = [data[name] for name in SIGNED_COLUMNS]
-    if len({len(column) for column in columns}) != 1:
-        raise ValueError("the columns of a coordination sample differ in length")
-    if at_most is not None:
+        columns = [data[name] for name in SIGNED_COLUMNS]
+        if len({len(column) for column in columns}) != 1:
+            raise ValueError("the columns of a coordination sample differ in length")
         hashes = columns[0]
-        if hashes == sorted(hashes):
+        if at_most is not None and hashes == sorted(hashes):
             keep = bisect_right(hashes, at_most)
             columns = [column[:keep] for column in columns]
-        else:
-            rows = [row for row in zip(*columns, strict=True) if row[0] <= at_most]
-            columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 9
-    columns[6] = from_term_sets(columns[6], data["term_sets"])
-    columns[7] = map(tuple, columns[7])
-    return list(map(Signed._make, zip(*columns, strict=True)))
+            at_most = None  # the prefix is exactly the posts at or under it
+        columns[6] = from_term_sets(columns[6], data["term_sets"])
+        columns[7] = map(tuple, columns[7])
+        posts = list(map(Signed._make, zip(*columns, strict=True)))
+    return posts if at_most is None else [post for post in posts if post.hash <= at_most]
