@@ -1,7 +1,7 @@
 """Scaling: classify + detect posts/s by worker count, on a topic pre-filled with the stress scenario.
 
     python -m bench.scaling --workers 1,2,4 --partitions 4 [--detect-partitions P] [--posts N]
-                            [--output scaling-results.json]
+                            [--without-detection] [--output scaling-results.json]
 
 Starts its own broker (as ``make bench`` does), pre-fills a ``--partitions`` topic with the first N posts
 of the stress scenario (``BENCH_POSTS``, default 300,000), then for each worker count starts that many
@@ -16,6 +16,10 @@ and times them over the whole topic, from the first classified record once the g
   the detect loops spent detecting (``pipeline_detect_cpu_seconds``) as a share of the workers' CPU.
   Where classification fills every core, that share is about what detection costs classification:
   classify + detect / classification alone ≈ 1 − share.
+- ``--without-detection``: before each, the same workers classifying only (``DETECT=0``), so what
+  detection costs is measured, not estimated: classify + detect as a share of classification with no
+  detection beside it (``of_without_detection``). Where the workers fill every core, as on this 2-core
+  machine with one worker and its two classifier processes, that is the issue's ratio.
 
 The figures to beat (issue 20), measured on 16 cores with one partition of ``posts.detect`` (the single
 detector), 1,000,000 posts in 16 partitions: classification alone 24,077 / 36,832 / 53,545 / 89,886
@@ -60,6 +64,17 @@ class ScalingRun:
     # of all the workers' CPU (event loops and classifier processes): where the time goes.
     detect_cores: float = 0.0
     detect_share: float = 0.0
+    # The same worker count with no detection at all (DETECT=0; --without-detection): classification on
+    # every core the workers can have. None: not timed.
+    without_detection_posts_per_s: float | None = None
+
+    @property
+    def of_without_detection(self) -> float | None:
+        """classify + detect as a share of classification with no detection beside it: the issue's
+        ratio where classification fills every core (0.9 or more with 8 workers on 16 cores)."""
+        if not self.without_detection_posts_per_s:
+            return None
+        return self.classify_detect_posts_per_s / self.without_detection_posts_per_s
 
     @classmethod
     def from_timing(cls, workers: int, detect_partitions: int, timing: Timing) -> ScalingRun:
@@ -88,16 +103,28 @@ class ScalingRun:
             "cores_used": self.cpu,
             "detect_cores": round(self.detect_cores, 3),
             "detect_share_of_workers_cpu": round(self.detect_share, 3),
+            "without_detection_posts_per_s": None
+            if self.without_detection_posts_per_s is None
+            else round(self.without_detection_posts_per_s, 1),
+            "of_without_detection": None
+            if self.of_without_detection is None
+            else round(self.of_without_detection, 3),
         }
 
     def line(self) -> str:
+        without = ""
+        if self.of_without_detection is not None:
+            without = (
+                f"; without detection {format_number(self.without_detection_posts_per_s)}/s, "
+                f"so classify + detect = {self.of_without_detection:.2f} of it"
+            )
         return (
             f"{self.workers} worker{'s' if self.workers > 1 else ''}, {self.detect_partitions} detect "
             f"partition{'s' if self.detect_partitions > 1 else ''}: classify + detect "
             f"{format_number(self.classify_detect_posts_per_s)}/s, classification alone "
             f"{format_number(self.classify_only_posts_per_s)}/s, detection done "
             f"{self.detect_after_classify_s:.1f}s after classification; detection took "
-            f"{self.detect_share:.1%} of the workers' CPU; cores used: {self.cpu}"
+            f"{self.detect_share:.1%} of the workers' CPU; cores used: {self.cpu}{without}"
         )
 
 
@@ -133,9 +160,11 @@ def scaling_runs(
     work_dir: Path,
     broker_pid: int | None,
     posts: int | None = None,
+    without_detection: bool = False,
     say=lambda message: None,
 ) -> list[ScalingRun]:
-    """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``."""
+    """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``;
+    ``without_detection``: each preceded by a run of the same workers classifying only (``DETECT=0``)."""
     posts = len(messages) if posts is None else posts
     counts = partition_counts(messages[:posts], partitions)
     if counts is None:
@@ -146,14 +175,26 @@ def scaling_runs(
         target = final_watermark(messages, partitions)
     runs = []
     for workers in worker_counts:
+        alone = None
+        if without_detection:
+            say(f"scaling: {workers} worker(s) without detection (DETECT=0) ...")
+            timing: Timing = time_pipeline(
+                bootstrap, offsets, source=source, name=f"scaling-{workers}w-nodetect", workers=workers,
+                final_watermark=target, work_dir=work_dir, timeout=max(300.0, posts / 1000),
+                targets=counts, milestone=counts, broker_pid=broker_pid, partitions=partitions,
+                detect_partitions=detect_partitions, settle=True, detect=False,
+            )  # fmt: skip
+            alone = rate(timing.posts, timing.classified_seconds)
+            say(f"without detection: {format_number(alone)}/s; cores used: {timing.cpu}")
         say(f"scaling: {workers} worker(s), {detect_partitions} detect partition(s) ...")
-        timing: Timing = time_pipeline(
+        timing = time_pipeline(
             bootstrap, offsets, source=source, name=f"scaling-{workers}w-{detect_partitions}d",
             workers=workers, final_watermark=target, work_dir=work_dir,
             timeout=max(300.0, posts / 1000), targets=counts, milestone=counts, broker_pid=broker_pid,
             partitions=partitions, detect_partitions=detect_partitions, settle=True,
         )  # fmt: skip
         run = ScalingRun.from_timing(workers, detect_partitions, timing)
+        run.without_detection_posts_per_s = alone
         say(run.line())
         runs.append(run)
     return runs
@@ -174,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=int(os.environ.get("BENCH_POSTS", DEFAULT_POSTS)),
         help=f"posts of the stress scenario (BENCH_POSTS, {DEFAULT_POSTS:,})",
+    )
+    parser.add_argument(
+        "--without-detection",
+        action="store_true",
+        help="also time each worker count classifying only (DETECT=0), and report classify + detect as "
+        "a share of that: what detection costs where classification fills every core",
     )
     parser.add_argument("--output", type=Path, default=Path("scaling-results.json"))
     args = parser.parse_args(argv)
@@ -210,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs = scaling_runs(
                     bootstrap, offsets, source=source, messages=messages, partitions=args.partitions,
                     worker_counts=worker_counts, detect_partitions=detect_partitions, work_dir=work,
-                    broker_pid=broker.pid(), say=say,
+                    broker_pid=broker.pid(), without_detection=args.without_detection, say=say,
                 )  # fmt: skip
             finally:
                 offsets.close()

@@ -353,15 +353,18 @@ def time_pipeline(
     exactly_once: bool = False,
     detect_partitions: int = 1,
     settle: bool = False,
+    detect: bool = True,
 ) -> Timing:
     """``workers`` pipeline workers in one group over the pre-filled ``source`` (``partitions``
     partitions); stopped at the end. ``settle``: the clock starts once every worker holds posts
     partitions and every detect partition is held (workers that join one after another rebalance the
-    group a few times first)."""
+    group a few times first). ``detect=False``: the workers classify only (``DETECT=0``), and the run
+    ends when classification is done."""
     topics = PipelineTopics(name, source, partitions, detect_partitions)
     offsets.create(topics.outputs)
-    # Settling is read from the assignment gauges, which the health probe refreshes this often.
-    environment = {"HEALTH_INTERVAL": "1"} if settle else None
+    environment = {"DETECT": "1" if detect else "0"}
+    if settle:  # settling is read from the assignment gauges, which the health probe refreshes this often
+        environment["HEALTH_INTERVAL"] = "1"
     running = [
         start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=environment)
         for _ in range(workers)
@@ -382,7 +385,8 @@ def time_pipeline(
                 return False
             held_posts.append(sample_total(samples, "pipeline_assigned_partitions", topic=source))
             held_detect += sample_total(samples, "pipeline_assigned_partitions", topic=f"{name}.detect")
-        return min(held_posts) > 0 and sum(held_posts) == partitions and held_detect == detect_partitions
+        expected_detect = detect_partitions if detect else 0
+        return min(held_posts) > 0 and sum(held_posts) == partitions and held_detect == expected_detect
 
     def detected() -> bool:
         nonlocal max_paused
@@ -408,7 +412,7 @@ def time_pipeline(
             alive=lambda: all(worker.process.poll() is None for worker in running),
             targets=targets,
             milestone=milestone,
-            extra_done=detected,
+            extra_done=detected if detect else None,
             ready=settled if settle else None,
             cpu=CpuMeter(
                 {

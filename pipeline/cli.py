@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         "so read_committed readers see each post once, also after a kill -9 (the default; EXACTLY_ONCE); "
         "--no-exactly-once: at least once, each post visible up to a second sooner",
     )
+    worker.add_argument(
+        "--detect",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="hold detect partitions and raise alerts (the default; DETECT); --no-detect: classify only, "
+        "beside workers that detect",
+    )
     worker.set_defaults(handler=run_worker)
 
     analyze = commands.add_parser(
@@ -121,6 +128,7 @@ def run_worker(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         log_level=args.log_level,
         exactly_once=args.exactly_once,
+        detect=args.detect,
     )
     return run(settings)
 

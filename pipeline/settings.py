@@ -40,6 +40,7 @@ ENVIRONMENT = {
     "fault_stall_after": "FAULT_STALL_AFTER",
     "fault_engine_error": "FAULT_ENGINE_ERROR",
     "keep_authors": "KEEP_AUTHORS",
+    "detect": "DETECT",
     "exactly_once": "EXACTLY_ONCE",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
@@ -105,6 +106,11 @@ class Settings:
     # Authors and @mentions that reach posts raw (a producer other than the replayer) are pseudonymized
     # before posts.classified (feed/pseudonyms.py); KEEP_AUTHORS=1 keeps them, and the worker logs it.
     keep_authors: bool = False
+    # DETECT=0: this worker classifies only (it still writes posts.detect) and holds no detect partition,
+    # so classifying workers can be added without moving detection's state, or classification timed
+    # without detection beside it (python -m bench.scaling --without-detection). At least one worker of
+    # the group must detect, or no alert is raised.
+    detect: bool = True
     # Exactly once on posts.classified and posts.dead-letter (pipeline/stream/transactions.py): each source
     # partition's output and input offsets go into one Kafka transaction; readers use read_committed. On
     # by default: in make bench it cost no throughput, and read_committed readers see a post up to a

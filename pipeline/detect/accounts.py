@@ -25,10 +25,17 @@ from pipeline.detect.columns import from_term_sets, index_term_sets
 
 
 class Author(NamedTuple):
+    """The layout of the book's entries, which are kept as plain tuples in this order: the garbage
+    collector stops tracking a plain tuple of strings and numbers, never a NamedTuple (and a worker's
+    books hold every author seen within the retention)."""
+
     home: str | None  # the first region seen for the author (None until they post with one)
     first_seen: float
     last_seen: float
     moved_to: str | None  # the region of their last relocation (counted once until they move again)
+
+
+HOME, LAST_SEEN = Author._fields.index("home"), Author._fields.index("last_seen")
 
 
 class Sighting(NamedTuple):
@@ -43,7 +50,8 @@ class Sighting(NamedTuple):
 class AuthorBook:
     def __init__(self, retention: float) -> None:
         self.retention = retention
-        self._authors: dict[str, Author] = {}  # ordered by last sighting (re-inserted on each)
+        # Rows of Author, ordered by last sighting (re-inserted on each).
+        self._authors: dict[str, tuple[str | None, float, float, str | None]] = {}
 
     def __len__(self) -> int:
         return len(self._authors)
@@ -52,29 +60,28 @@ class AuthorBook:
         """The author posts from ``region`` at ``ts``."""
         authors = self._authors
         known = authors.pop(author, None)
-        if known is None or ts - known.last_seen > self.retention:
-            authors[author] = Author(region, ts, ts, None)
+        if known is None or ts - known[LAST_SEEN] > self.retention:
+            authors[author] = (region, ts, ts, None)
             return Sighting(region, None, None, ts)
-        home = known.home
+        home, first_seen, last_seen, moved_to = known
+        last_seen = max(ts, last_seen)
         if home is None:
-            authors[author] = Author(region, known.first_seen, max(ts, known.last_seen), None)
-            return Sighting(region, None, None, known.first_seen)
-        last_seen = max(ts, known.last_seen)
+            authors[author] = (region, first_seen, last_seen, None)
+            return Sighting(region, None, None, first_seen)
         if region is None or region == home:
-            authors[author] = Author(home, known.first_seen, last_seen, None)
-            return Sighting(region, None, None, known.first_seen)
-        if known.moved_to == region:
-            authors[author] = known._replace(last_seen=last_seen)
-            return Sighting(home, None, None, known.first_seen)
-        authors[author] = Author(home, known.first_seen, last_seen, region)
-        return Sighting(home, region, home, known.first_seen)
+            authors[author] = (home, first_seen, last_seen, None)
+            return Sighting(region, None, None, first_seen)
+        authors[author] = (home, first_seen, last_seen, region)
+        if moved_to == region:
+            return Sighting(home, None, None, first_seen)
+        return Sighting(home, region, home, first_seen)
 
     def home(self, author: str, ts: float) -> str | None:
         """The author's home region as of ``ts`` (None for a stranger or an author without one)."""
         known = self._authors.get(author)
-        if known is None or ts - known.last_seen > self.retention:
+        if known is None or ts - known[LAST_SEEN] > self.retention:
             return None
-        return known.home
+        return known[HOME]
 
     def expire(self, now: float) -> None:
         """Drops authors not seen for ``retention`` before ``now`` (from the least recently seen on)."""
@@ -82,7 +89,7 @@ class AuthorBook:
         authors = self._authors
         while authors:
             oldest = next(iter(authors))
-            if authors[oldest].last_seen >= cutoff:
+            if authors[oldest][LAST_SEEN] >= cutoff:
                 break
             del authors[oldest]
 
@@ -92,11 +99,14 @@ class AuthorBook:
     @classmethod
     def load(cls, retention: float, rows: list[list[Any]]) -> AuthorBook:
         book = cls(retention)
-        book._authors = {row[0]: Author(*row[1:]) for row in rows}
+        book._authors = {row[0]: tuple(row[1:]) for row in rows}
         return book
 
 
 class Indexed(NamedTuple):
+    """A post of the index. Kept as a plain tuple in this order (made Indexed only when a deletion takes
+    it), so the garbage collector stops tracking it: see :class:`Author`."""
+
     ts: float
     region: str | None
     terms: tuple[str, ...]
@@ -111,7 +121,7 @@ class PostIndex:
         # Arrival order, oldest first. An OrderedDict, not a dict: a dict keeps a dead slot for every key
         # deleted at its front until it resizes, so finding the oldest post scans all of them (at the
         # limit, every post evicts one: 62 us a post at 100,000 entries, against 0.5 us here).
-        self._posts: OrderedDict[str, Indexed] = OrderedDict()
+        self._posts: OrderedDict[str, tuple[float, str | None, tuple[str, ...]]] = OrderedDict()
         self.evicted = 0  # dropped for the limit before their time (their deletions find nothing)
 
     def __len__(self) -> int:
@@ -119,7 +129,7 @@ class PostIndex:
 
     def add(self, post_id: str, ts: float, region: str | None, terms: tuple[str, ...]) -> None:
         posts = self._posts
-        posts[post_id] = Indexed(ts, region, terms)
+        posts[post_id] = (ts, region, terms)
         if len(posts) > self.limit:
             posts.popitem(last=False)
             self.evicted += 1
@@ -127,16 +137,16 @@ class PostIndex:
     def take(self, post_id: str, ts: float) -> Indexed | None:
         """The post a deletion at ``ts`` removes (forgotten from now on), or None if unknown or expired."""
         found = self._posts.pop(post_id, None)
-        if found is None or ts - found.ts > self.retention:
+        if found is None or ts - found[0] > self.retention:
             return None
-        return found
+        return Indexed._make(found)
 
     def expire(self, now: float) -> None:
         cutoff = now - self.retention
         posts = self._posts
         while posts:
             oldest = next(iter(posts))
-            if posts[oldest].ts >= cutoff:
+            if posts[oldest][0] >= cutoff:
                 break
             posts.popitem(last=False)
 
@@ -162,12 +172,11 @@ class PostIndex:
         if isinstance(data, dict):
             terms = from_term_sets(data["terms"], data["term_sets"])
             rows = zip(data["ts"], data["region"], terms, strict=True)
-            index._posts = OrderedDict(zip(data["id"], map(Indexed._make, rows), strict=True))
+            index._posts = OrderedDict(zip(data["id"], rows, strict=True))
         else:
             if words is None:
                 raise ValueError("the post index is in rows of an earlier version, without their vocabulary")
             index._posts = OrderedDict(
-                (post_id, Indexed(ts, region, tuple(words[i] for i in ids)))
-                for post_id, ts, region, ids in data
+                (post_id, (ts, region, tuple(words[i] for i in ids))) for post_id, ts, region, ids in data
             )
         return index

@@ -50,7 +50,7 @@ from pipeline.classify.signature import NEW_ACCOUNT_SECONDS
 from pipeline.detect.accounts import AuthorBook, PostIndex
 from pipeline.detect.baseline import Level, ShareGroup
 from pipeline.detect.closing import ALL_GROUPS, FREQUENT_PER_WINDOW, LOCATED, NO_REGION, Closing, Episode, Run
-from pipeline.detect.coordination import Cluster, CoordinationTest, Signed
+from pipeline.detect.coordination import NEW, TS, Cluster, CoordinationTest, signed_row
 from pipeline.detect.deletions import DeletionTest
 from pipeline.detect.filtering import FilteringTest
 from pipeline.detect.model import Alert, DetectorConfig, Observation, Removal, WatchStatus, WindowStatus
@@ -122,7 +122,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         self._deletion_prev_vol: dict[str, int] = {}  # region -> posts in the last closed window
         self._relocation_levels: dict[str, Level] = {}
         self._cluster_level = Level()
-        self._signed_windows: list[list[Signed]] = []
+        self._signed_windows: list[list[tuple[Any, ...]]] = []  # rows of coordination.Signed
         self._clusters: dict[str, Cluster] = {}  # open coordination episodes by alert key
         self.relocations_total: dict[str, int] = {}  # destination -> relocations in closed windows
         self.unknown_deletions = 0  # ... whose post was never seen (or forgotten)
@@ -208,7 +208,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             return
         signed = window.signed
         signed.append(
-            Signed(
+            signed_row(
                 digest, post_id, obs.author, new, region or NO_REGION, ts, obs.terms, obs.sig, obs.text or ""
             )
         )
@@ -423,7 +423,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
         # An account of unknown age "has no history" only once the stream has an hour of its own (from
         # the first window closed: known here whatever order the sources' posts arrived in).
         history = cfg.coordination_history_seconds
-        signed = [post for post in signed if post.new or post.ts - self._origin >= history]
+        signed = [row for row in signed if row[NEW] or row[TS] - self._origin >= history]
         self._coordination(ctx, signed)
         self._book.expire(start)
         self._post_index.expire(start)

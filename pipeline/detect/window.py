@@ -62,7 +62,7 @@ class Window:
         # sample by a hash of the post id, as the sample above).
         self.deleted: list[tuple[str, str | None, float]] = []
         self.moved: dict[str, dict[str, str]] = {}
-        self.signed: list[Any] = []  # pipeline.detect.coordination.Signed
+        self.signed: list[tuple[Any, ...]] = []  # rows of pipeline.detect.coordination.Signed
         self.signed_cut: int | None = None
         # The notices resolved by the shard that handed this window on (pipeline.detect.sharded), else
         # None: the detector closing it resolves ``deleted`` itself.
@@ -172,11 +172,9 @@ def decode_sample(encoded: list[list[Any]], words: list[str] | None = None) -> l
     ]
 
 
-def signed_from_list(row: list[Any]) -> Any:
-    from pipeline.detect.coordination import Signed
-
+def signed_from_list(row: list[Any]) -> tuple[Any, ...]:
     digest, post_id, author, new, region, ts, terms, sig, text = row
-    return Signed(digest, post_id, author, new, region, ts, tuple(terms), tuple(sig), text)
+    return (digest, post_id, author, new, region, ts, tuple(terms), tuple(sig), text)
 
 
 SIGNED_COLUMNS = ("hash", "id", "author", "new", "region", "ts", "terms", "sig", "text")
@@ -207,8 +205,6 @@ def signed_from_columns(data: dict[str, Any] | list[Any], at_most: int | None = 
     if isinstance(data, list | tuple):
         posts = [signed_from_list(row) for row in data]
     else:
-        from pipeline.detect.coordination import Signed
-
         columns = [data[name] for name in SIGNED_COLUMNS]
         if len({len(column) for column in columns}) != 1:
             raise ValueError("the columns of a coordination sample differ in length")
@@ -219,5 +215,5 @@ def signed_from_columns(data: dict[str, Any] | list[Any], at_most: int | None = 
             at_most = None  # the prefix is exactly the posts at or under it
         columns[6] = from_term_sets(columns[6], data["term_sets"])
         columns[7] = map(tuple, columns[7])
-        posts = list(map(Signed._make, zip(*columns, strict=True)))
-    return posts if at_most is None else [post for post in posts if post.hash <= at_most]
+        posts = list(zip(*columns, strict=True))
+    return posts if at_most is None else [post for post in posts if post[0] <= at_most]
