@@ -64,9 +64,13 @@ class ScalingRun:
     # of all the workers' CPU (event loops and classifier processes): where the time goes.
     detect_cores: float = 0.0
     detect_share: float = 0.0
+    # The workers' CPU (event loops and classifier processes) per post: steady where the rate is not,
+    # since a core taken by another tenant of the machine slows the run but is not counted.
+    cpu_us_per_post: float = 0.0
     # The same worker count with no detection at all (DETECT=0; --without-detection): classification on
-    # every core the workers can have. None: not timed.
+    # every core the workers can have, and its CPU per post. None: not timed.
     without_detection_posts_per_s: float | None = None
+    without_detection_cpu_us_per_post: float | None = None
 
     @property
     def of_without_detection(self) -> float | None:
@@ -76,9 +80,17 @@ class ScalingRun:
             return None
         return self.classify_detect_posts_per_s / self.without_detection_posts_per_s
 
+    @property
+    def of_without_detection_by_cpu(self) -> float | None:
+        """The same ratio from the CPU each post cost, with and without detection: what it will be where
+        classification fills every core, less exposed to a noisy machine than the rates."""
+        if not self.without_detection_cpu_us_per_post or not self.cpu_us_per_post:
+            return None
+        return self.without_detection_cpu_us_per_post / self.cpu_us_per_post
+
     @classmethod
     def from_timing(cls, workers: int, detect_partitions: int, timing: Timing) -> ScalingRun:
-        worker_cores = sum(c for name, c in timing.cores.items() if _is_whole_worker(name))
+        worker_cores = whole_workers_cores(timing)
         detect = timing.cores.get("detect", 0.0)
         return cls(
             workers,
@@ -90,6 +102,7 @@ class ScalingRun:
             timing.cpu,
             detect,
             detect / worker_cores if worker_cores > 0 else 0.0,
+            cpu_us_per_post(worker_cores, timing),
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -109,6 +122,13 @@ class ScalingRun:
             "of_without_detection": None
             if self.of_without_detection is None
             else round(self.of_without_detection, 3),
+            "cpu_us_per_post": round(self.cpu_us_per_post, 1),
+            "without_detection_cpu_us_per_post": None
+            if self.without_detection_cpu_us_per_post is None
+            else round(self.without_detection_cpu_us_per_post, 1),
+            "of_without_detection_by_cpu": None
+            if self.of_without_detection_by_cpu is None
+            else round(self.of_without_detection_by_cpu, 3),
         }
 
     def line(self) -> str:
@@ -118,6 +138,12 @@ class ScalingRun:
                 f"; without detection {format_number(self.without_detection_posts_per_s)}/s, "
                 f"so classify + detect = {self.of_without_detection:.2f} of it"
             )
+        if self.of_without_detection_by_cpu is not None:
+            without += (
+                f"; workers' CPU a post {self.cpu_us_per_post:.0f} us, without detection "
+                f"{self.without_detection_cpu_us_per_post:.0f} us: "
+                f"{self.of_without_detection_by_cpu:.2f} by CPU"
+            )
         return (
             f"{self.workers} worker{'s' if self.workers > 1 else ''}, {self.detect_partitions} detect "
             f"partition{'s' if self.detect_partitions > 1 else ''}: classify + detect "
@@ -126,6 +152,15 @@ class ScalingRun:
             f"{self.detect_after_classify_s:.1f}s after classification; detection took "
             f"{self.detect_share:.1%} of the workers' CPU; cores used: {self.cpu}{without}"
         )
+
+
+def cpu_us_per_post(worker_cores: float, timing: Timing) -> float:
+    """The workers' CPU over the timed run (cores × seconds) per post counted, in microseconds."""
+    return worker_cores * timing.seconds / timing.posts * 1e6 if timing.posts else 0.0
+
+
+def whole_workers_cores(timing: Timing) -> float:
+    return sum(c for name, c in timing.cores.items() if _is_whole_worker(name))
 
 
 def _is_whole_worker(name: str) -> bool:
@@ -175,7 +210,6 @@ def scaling_runs(
         target = final_watermark(messages, partitions)
     runs = []
     for workers in worker_counts:
-        alone = None
         if without_detection:
             say(f"scaling: {workers} worker(s) without detection (DETECT=0) ...")
             timing: Timing = time_pipeline(
@@ -185,6 +219,7 @@ def scaling_runs(
                 detect_partitions=detect_partitions, settle=True, detect=False,
             )  # fmt: skip
             alone = rate(timing.posts, timing.classified_seconds)
+            alone_cpu = cpu_us_per_post(whole_workers_cores(timing), timing)
             say(f"without detection: {format_number(alone)}/s; cores used: {timing.cpu}")
         say(f"scaling: {workers} worker(s), {detect_partitions} detect partition(s) ...")
         timing = time_pipeline(
@@ -194,7 +229,8 @@ def scaling_runs(
             partitions=partitions, detect_partitions=detect_partitions, settle=True,
         )  # fmt: skip
         run = ScalingRun.from_timing(workers, detect_partitions, timing)
-        run.without_detection_posts_per_s = alone
+        if without_detection:
+            run.without_detection_posts_per_s, run.without_detection_cpu_us_per_post = alone, alone_cpu
         say(run.line())
         runs.append(run)
     return runs

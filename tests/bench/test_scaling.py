@@ -1,0 +1,38 @@
+"""What bench.scaling derives from a run's timing: rates, CPU a post, and the ratios against a run of
+the same workers without detection. Pure, no broker."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scaling import ScalingRun
+from bench.stack import Timing
+
+
+def timing(posts: int, seconds: float, worker_cores: float, detect_cores: float = 0.0) -> Timing:
+    cores = {"worker1": worker_cores * 0.75, "worker2": worker_cores * 0.25, "worker1-loop": 0.4}
+    cores.update({"detect": detect_cores, "broker": 0.2, "bench": 0.01})
+    return Timing(
+        posts=posts, seconds=seconds, classified_seconds=seconds, detected_seconds=seconds, cores=cores
+    )
+
+
+def test_the_cpu_a_post_counts_whole_workers_only():
+    run = ScalingRun.from_timing(2, 4, timing(100_000, 20.0, worker_cores=1.8, detect_cores=0.27))
+    assert run.cpu_us_per_post == pytest.approx(1.8 * 20.0 / 100_000 * 1e6)  # not the loops, broker, bench
+    assert run.detect_share == pytest.approx(0.27 / 1.8)
+    assert run.of_without_detection is None and run.of_without_detection_by_cpu is None
+    assert run.to_record()["of_without_detection_by_cpu"] is None
+
+
+def test_the_ratios_against_a_run_without_detection():
+    run = ScalingRun.from_timing(1, 4, timing(100_000, 25.0, worker_cores=1.8, detect_cores=0.3))
+    run.without_detection_posts_per_s = 5000.0
+    run.without_detection_cpu_us_per_post = 324.0
+    assert run.classify_detect_posts_per_s == pytest.approx(4000.0)
+    assert run.of_without_detection == pytest.approx(0.8)
+    assert run.cpu_us_per_post == pytest.approx(450.0)
+    assert run.of_without_detection_by_cpu == pytest.approx(0.72)
+    record = run.to_record()
+    assert record["of_without_detection"] == 0.8 and record["of_without_detection_by_cpu"] == 0.72
+    assert "0.80 of it" in run.line() and "0.72 by CPU" in run.line()
