@@ -7,6 +7,7 @@ from random import Random
 
 import orjson
 import pytest
+import zstandard
 
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
 from pipeline.detect.sharded import MergeDetector, Part, ShardDetector
@@ -246,3 +247,23 @@ def test_a_shard_hands_on_nothing_new_as_none_and_refuses_a_snapshot_with_a_part
         shard.snapshot()
     part = shard.take()
     assert part is not None and [w.start for w in part.windows] == [t0]
+
+
+def test_a_part_is_zstd_and_a_part_of_the_earlier_zlib_format_is_still_read():
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0)
+    shard = ShardDetector(config)
+    t0 = 1244764800.0
+    shard.push(Observation(t0, "IR", ("tehran", "basij"), ("other",), (), 0), "a")
+    shard.push(Observation(t0 + 600, "IR", ("w",), ("other",), (), 0), "b")
+    part = shard.take()
+    assert part is not None and part.windows
+    raw = part.to_bytes()
+    assert raw[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
+    earlier = zlib.compress(zstandard.decompress(raw), 1)  # what the parts topic held before
+    for data in (raw, earlier):
+        back = Part.from_bytes(data)
+        assert back.windows[0].dump() == part.windows[0].dump()
+        assert (back.shard, back.progress, back.offset) == (part.shard, part.progress, part.offset)
+    for junk in (raw[:-3], b"\x28\xb5\x2f\xfd junk", earlier[:-3], b"not a part"):
+        with pytest.raises(ValueError, match="not a detection part"):
+            Part.from_bytes(junk)
