@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+from collections import OrderedDict
 from random import Random
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.classify.signature import text_signature
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
@@ -140,6 +143,67 @@ def test_the_post_index_expires_and_evicts_oldest_first_across_a_snapshot():
         found = each.take("p5", T0 + HOUR + 300)  # within the retention of its post
         assert found is not None and found.terms == ("t5",)
     assert index.dump() == restored.dump()
+
+
+class OrderedPostIndex:
+    """The post index as it was, on an OrderedDict: the reference its faster form must equal."""
+
+    def __init__(self, retention: float, limit: int) -> None:
+        self.retention, self.limit, self.evicted = retention, limit, 0
+        self.posts: OrderedDict[str, tuple] = OrderedDict()
+
+    def add(self, post_id, ts, region, terms):
+        self.posts[post_id] = (ts, region, terms)
+        if len(self.posts) > self.limit:
+            self.posts.popitem(last=False)
+            self.evicted += 1
+
+    def take(self, post_id, ts):
+        found = self.posts.pop(post_id, None)
+        return None if found is None or ts - found[0] > self.retention else found
+
+    def expire(self, now):
+        while self.posts and next(iter(self.posts.values()))[0] < now - self.retention:
+            self.posts.popitem(last=False)
+
+
+post_index_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from("abcdefgh"), st.integers(0, 100)),
+        st.tuples(st.just("take"), st.sampled_from("abcdefgh"), st.integers(0, 100)),
+        st.tuples(st.just("expire"), st.just(""), st.integers(0, 100)),
+        st.tuples(st.just("restore"), st.just(""), st.just(0)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(post_index_steps, st.integers(1, 5))
+def test_the_post_index_does_what_its_ordered_dict_did(steps, limit):
+    """Ids added again (kept in their place), taken and added again, expired, evicted, and restored from
+    a snapshot in between: each answer, the size and the snapshot equal the OrderedDict's."""
+    index, reference = PostIndex(retention=30.0, limit=limit), OrderedPostIndex(30.0, limit)
+    for n, (step, post_id, at) in enumerate(steps):
+        ts = T0 + at
+        if step == "add":
+            index.add(post_id, ts, "IR", (f"t{n}",))
+            reference.add(post_id, ts, "IR", (f"t{n}",))
+        elif step == "take":
+            assert index.take(post_id, ts) == reference.take(post_id, ts)
+        elif step == "expire":
+            index.expire(ts)
+            reference.expire(ts)
+        else:
+            evicted = index.evicted
+            index = PostIndex.load(30.0, limit, orjson.loads(orjson.dumps(index.dump())))
+            index.evicted = evicted
+        assert len(index) == len(reference.posts) and index.evicted == reference.evicted
+        dumped = index.dump()
+        assert dumped["id"] == list(reference.posts)
+        terms = from_term_sets(dumped["terms"], dumped["term_sets"])
+        rows = zip(dumped["ts"], dumped["region"], terms, strict=True)
+        assert list(rows) == list(reference.posts.values())
 
 
 def test_a_post_index_in_rows_from_an_earlier_version_is_read():
