@@ -28,6 +28,9 @@ MEASURES: dict[str, str] = {
     "scaling": "classify + detect posts/s by worker count (one group, 4 partitions, DETECT_PARTITIONS=4)",
     "scaling_classify_only": "the same runs, classification alone (until the posts were committed)",
     "scaling_detect_cpu_share": "the same runs, the share of the workers' CPU spent detecting",
+    "scaling_without_detection": "the same worker counts classifying only (DETECT=0), posts/s",
+    "scaling_of_without_detection_share": "workers' CPU a post without detection / with it: "
+    "classify + detect against classification alone where it fills every core",
     "backlog_posts_per_s": "one worker started on a pre-filled 16-partition topic (iran2009), caught up",
     "backlog_peak_rss_mb": "that worker's peak resident memory (VmHWM), MiB",
 }
@@ -49,7 +52,15 @@ RATIOS: dict[str, tuple[str, str]] = {
 }
 RESULT_KEYS = frozenset(MEASURES) | frozenset(RATIOS) | {"machine"}
 # Measures that are objects: worker count → posts/s (or, for a share, a fraction of 1).
-BY_WORKERS = frozenset({"scaling", "scaling_classify_only", "scaling_detect_cpu_share"})
+BY_WORKERS = frozenset(
+    {
+        "scaling",
+        "scaling_classify_only",
+        "scaling_detect_cpu_share",
+        "scaling_without_detection",
+        "scaling_of_without_detection_share",
+    }
+)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

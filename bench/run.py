@@ -22,7 +22,10 @@ over its first S posts (``BENCH_SAMPLE``, 300,000) and the slow Faust baseline o
    until classification alone was done, and in the notes how much later detection was done and the
    cores each worker used, in all and in its event loop alone, and ``scaling_detect_cpu_share`` the
    share of the workers' CPU their detect loops spent detecting (``bench/scaling.py``, which also runs
-   alone with any worker and partition count).
+   alone with any worker and partition count). Each worker count is timed first classifying only
+   (``DETECT=0``): ``scaling_without_detection``, and ``scaling_of_without_detection_share`` the workers'
+   CPU a post without detection over that with it, what classify + detect keeps of classification
+   alone where classification fills every core (the issue's 0.9).
 7. ``e2e_latency_p50_ms`` / ``_p99_ms`` — posts sent at 5,000/s for 30 s from this process into a fresh
    topic with a worker running; each id's send time against its arrival on posts.classified. A stage
    at 1,000/s for 10 s goes first, for reference (in the notes).
@@ -310,19 +313,27 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
     )
 
     # Scaling: 1, 2 and 4 workers over the sample, detection in DETECT_PARTITIONS=4 shards (issue 20).
-    with phases("scaling, 1/2/4 workers, 4 detect partitions"):
+    with phases("scaling, 1/2/4 workers, 4 detect partitions, each also without detection"):
         runs = scaling_runs(
             bootstrap, offsets, source=source, messages=messages, partitions=PARTITIONS,
             worker_counts=list(SCALING_WORKERS), detect_partitions=PARTITIONS, work_dir=run.work,
-            broker_pid=broker_pid, posts=sample, say=say,
+            broker_pid=broker_pid, posts=sample, without_detection=True, say=say,
         )  # fmt: skip
     measured["scaling"] = {str(r.workers): r.classify_detect_posts_per_s for r in runs}
     measured["scaling_classify_only"] = {str(r.workers): r.classify_only_posts_per_s for r in runs}
     # Where the time goes: detection's share of the workers' CPU (pipeline_detect_cpu_seconds).
     measured["scaling_detect_cpu_share"] = {str(r.workers): round(r.detect_share, 3) for r in runs}
+    # What detection costs, measured against the same workers classifying only (DETECT=0).
+    measured["scaling_without_detection"] = {
+        str(r.workers): r.without_detection_posts_per_s or 0.0 for r in runs
+    }
+    measured["scaling_of_without_detection_share"] = {
+        str(r.workers): round(r.of_without_detection_by_cpu or 0.0, 3) for r in runs
+    }
     notes["scaling"] = "; ".join(
         f"{r.workers}w detection done {r.detect_after_classify_s:.1f}s after classification, "
-        f"{r.detect_share:.1%} of the workers' CPU (cores used: {r.cpu})"
+        f"{r.detect_share:.1%} of the workers' CPU, CPU a post {r.cpu_us_per_post:.0f} us "
+        f"({r.without_detection_cpu_us_per_post or 0:.0f} us without detection; cores used: {r.cpu})"
         for r in runs
     )
 

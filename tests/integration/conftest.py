@@ -34,6 +34,7 @@ class RunningWorker:
     classified_topic: str
     alerts_topic: str
     metrics_url: str
+    log_path: Path | None = None  # what the worker printed
 
     def metrics(self) -> dict[str, float]:
         return scrape(self.metrics_url)
@@ -58,7 +59,13 @@ METRICS_LINE = re.compile(r"metrics on http://127\.0\.0\.1:(\d+)/metrics")
 
 
 def start_worker(
-    bootstrap: str, name: str, work_dir: Path, *, partitions: int = 2, detect_partitions: int = 1
+    bootstrap: str,
+    name: str,
+    work_dir: Path,
+    *,
+    partitions: int = 2,
+    detect_partitions: int = 1,
+    environment: dict[str, str] | None = None,
 ) -> RunningWorker:
     """A real `python -m pipeline worker` in group ``name``-app over topics named after ``name``.
 
@@ -74,6 +81,7 @@ def start_worker(
         "ALERTS_TOPIC": f"{name}.alerts",
         "POSTS_PARTITIONS": str(partitions),
         "DETECT_PARTITIONS": str(detect_partitions),
+        **(environment or {}),
     }
     work_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
@@ -115,6 +123,7 @@ def start_worker(
         classified_topic=f"{name}.classified",
         alerts_topic=f"{name}.alerts",
         metrics_url=f"http://127.0.0.1:{port}/metrics",
+        log_path=log_path,
     )
     try:
         wait_until(lambda: running.metrics() is not None, timeout=60, what="the worker's metrics endpoint")
@@ -129,13 +138,20 @@ def workers(kafka_bootstrap, tmp_path) -> Iterator[Callable[..., RunningWorker]]
     """Starts workers on demand (same name = same group); all are stopped at the end."""
     started: list[RunningWorker] = []
 
-    def start(name: str | None = None, *, partitions: int = 2, detect_partitions: int = 1) -> RunningWorker:
+    def start(
+        name: str | None = None,
+        *,
+        partitions: int = 2,
+        detect_partitions: int = 1,
+        environment: dict[str, str] | None = None,
+    ) -> RunningWorker:
         running = start_worker(
             kafka_bootstrap,
             name or f"t{uuid.uuid4().hex[:8]}",
             tmp_path,
             partitions=partitions,
             detect_partitions=detect_partitions,
+            environment=environment,
         )
         started.append(running)
         return running

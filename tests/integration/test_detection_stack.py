@@ -37,10 +37,21 @@ def stream(
     speed: str,
     prefix: str = "det",
     detect_partitions: int = 1,
+    environments: list[dict[str, str]] | None = None,
+    running: list | None = None,
 ) -> list[dict]:
+    """The alerts of ``worker_count`` workers over the scenario (``environments``: each worker's extra
+    settings; ``running``: gets the workers)."""
     # The name is the topics' and the group's: each test (prefix, speed, workers, shards) has its own.
     name = f"{prefix}-{speed}-{worker_count}-{detect_partitions}"
-    running = [workers(name, partitions=4, detect_partitions=detect_partitions) for _ in range(worker_count)]
+    environments = environments or [{}] * worker_count
+    started = [
+        workers(name, partitions=4, detect_partitions=detect_partitions, environment=environment)
+        for environment in environments
+    ]
+    if running is not None:
+        running.extend(started)
+    running = started
     first = running[0]
     sent = subprocess.run(
         python_module("replay", "send", str(scenario.feed), "--bootstrap", kafka_bootstrap,
@@ -130,6 +141,32 @@ def test_sharded_detection_raises_the_alerts_of_analyze(
         detect_partitions=detect_partitions,
     )
     assert canonical(streamed) == canonical(scenario.alerts)
+
+
+def test_a_worker_with_detect_off_classifies_and_leaves_detection_to_the_others(
+    kafka_bootstrap, workers, scenario, tmp_path
+):
+    # DETECT=0: a classifying worker beside one that detects (its shards and the merge all on the other).
+    running: list = []
+    streamed = stream(
+        kafka_bootstrap,
+        workers,
+        scenario,
+        tmp_path,
+        worker_count=2,
+        speed="max",
+        prefix="nodetect",
+        detect_partitions=2,
+        environments=[{"DETECT": "0"}, {}],
+        running=running,
+    )
+    assert canonical(streamed) == canonical(scenario.alerts)
+    classifying, detecting = (worker.metrics() for worker in running)
+    assert classifying.get("pipeline_posts_consumed_total", 0) > 0  # it took its share of the posts
+    assert detecting.get("pipeline_posts_consumed_total", 0) > 0
+    assert classifying.get("pipeline_detect_records_total", 0) == 0
+    assert detecting.get("pipeline_detect_records_total", 0) > 0
+    assert "DETECT=0: this worker classifies only" in running[0].log_path.read_text()
 
 
 def test_sharded_account_alerts_equal_analyze(kafka_bootstrap, workers, accounts_scenario, tmp_path):

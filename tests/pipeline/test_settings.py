@@ -109,3 +109,16 @@ def test_analyze_reads_the_same_detection_settings(monkeypatch, tmp_path, capsys
     monkeypatch.setenv("POST_INDEX_LIMIT", "none")
     assert main(["analyze", str(feed)]) == 2
     assert "POST_INDEX_LIMIT='none' is not an integer" in capsys.readouterr().err
+
+
+def test_detection_is_on_unless_a_worker_is_told_to_classify_only(monkeypatch):
+    assert Settings.from_env({}).detect is True
+    assert Settings.from_env({"DETECT": "0"}).detect is False
+    assert Settings.from_env({"DETECT": "0"}, detect=True).detect is True  # the flag wins
+    with pytest.raises(ValueError, match="DETECT='maybe'"):
+        Settings.from_env({"DETECT": "maybe"})
+    seen = []
+    monkeypatch.setattr("pipeline.stream.worker.run", seen.append)
+    main(["worker", "--no-detect"])
+    main(["worker"])
+    assert [settings.detect for settings in seen] == [False, True]
