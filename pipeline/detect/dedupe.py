@@ -207,6 +207,10 @@ class DedupedDetector:
         self.input_offset = input_offset  # also when every row was a repeat, or there were none
         return alerts
 
+    def idle(self) -> list[Alert]:
+        """Nothing is raised for want of records: alerts follow the posts."""
+        return []
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "detector": self.detector.snapshot(),

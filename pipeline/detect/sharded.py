@@ -145,6 +145,7 @@ class ShardDetector(Detector):
         self._owns_sources = owns_sources
         self._outbox: list[Window] = []
         self._reported: tuple[Progress, int, int] | None = None  # the last part's progress and late counts
+        self._told: Progress | None = None  # the progress the merge last heard of (a part or take_idle)
 
     def _close(self, index: int) -> list[Alert]:
         window = self._windows.pop(index)
@@ -198,9 +199,23 @@ class ShardDetector(Detector):
         before = self._reported or (progress, 0, 0)
         windows, self._outbox = tuple(self._outbox), []
         self._reported = now
+        self._told = progress
         return Part(
             self.shard, windows, progress, self.late_posts - before[1], self.late_deletions - before[2]
         )
+
+    def take_idle(self) -> Part | None:
+        """The progress alone, when it moved since the merge last heard of it (within the step that
+        :meth:`take` waits for): for when the input is idle, so that the merge's watermark is then exactly
+        the one detector's. It carries no windows and no late counts and changes nothing :meth:`take`
+        decides, so the parts stay a function of the records."""
+        if self._outbox or self._reported is None:
+            return None  # take() first
+        progress = self.progress()
+        if progress == (self._told or self._reported[0]):
+            return None
+        self._told = progress
+        return Part(self.shard, (), progress, 0, 0)
 
     def _progress_step(self, progress: Progress) -> tuple[Any, ...]:
         """What of the progress the merge must hear of: whether the shard ended, whether it knows its
@@ -354,6 +369,13 @@ class ShardState:
         part = self.detector.take()
         return [] if part is None else [replace(part, offset=input_offset)]
 
+    def idle(self) -> list[Part]:
+        """With nothing more to read: the shard's progress since its last part, if it moved (made after
+        the last record folded; the merge keeps the latest progress of each shard, so hearing it again
+        changes nothing)."""
+        part = self.detector.take_idle()
+        return [] if part is None else [replace(part, offset=self.input_offset)]
+
     def counts(self) -> DetectionCounts:
         # Late posts and deletions travel on in the parts and are counted by the merge.
         deduped = self.deduped
@@ -390,6 +412,9 @@ class MergeState:
             return []
         self.absorbed[part.shard] = part.offset
         return self.detector.absorb(part)
+
+    def idle(self) -> list[Alert]:
+        return []
 
     def counts(self) -> DetectionCounts:
         detector = self.detector

@@ -54,6 +54,10 @@ class DetectionState(Protocol):
         """The outputs (alerts, or a shard's parts) of one record; ValueError: not a record, nothing
         changed."""
 
+    def idle(self) -> list[Any]:
+        """The outputs to send when there is nothing more to read (a shard's progress, so that the merge's
+        watermark is exact while the input is idle); they change nothing that is saved."""
+
     def counts(self) -> DetectionCounts: ...
 
     def snapshot(self) -> dict[str, Any]: ...
@@ -201,6 +205,9 @@ class DetectLoop:
             folded += 1
             window_closed = window_closed or _window_closed(detector, watermark_before)
         idle = not records
+        if idle:
+            for index, output in enumerate(self.state.idle()):
+                await self.sink.send(output, AlertPosition(self.state.input_offset, index))
         # Busy, a big state is saved less often: saving it takes at most about a tenth of the time.
         wait = self.snapshot_seconds if idle else max(self.snapshot_seconds, 10 * self._snapshot_cost)
         if self.unsaved and (window_closed or idle) and self.clock() - self._last_snapshot >= wait:

@@ -267,3 +267,23 @@ def test_a_part_is_zstd_and_a_part_of_the_earlier_zlib_format_is_still_read():
     for junk in (raw[:-3], b"\x28\xb5\x2f\xfd junk", earlier[:-3], b"not a part"):
         with pytest.raises(ValueError, match="not a detection part"):
             Part.from_bytes(junk)
+
+
+def test_a_shard_reports_progress_by_the_second_and_exactly_when_idle():
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0)
+    t0 = 1244764800.0
+    quiet, asked = ShardDetector(config), ShardDetector(config)
+    made: dict[str, list] = {"quiet": [], "asked": []}
+    for n, ts in enumerate([t0, t0 + 0.2, t0 + 0.7, t0 + 1.1, t0 + 1.5, t0 + 299.5, t0 + 300.2]):
+        for name, shard in (("quiet", quiet), ("asked", asked)):
+            shard.push(Observation(ts, "IR", ("w",), ("other",), (), 0), f"p{n}")
+            part = shard.take()
+            made[name].append(None if part is None else (part.progress.live_min, len(part.windows)))
+        idle = asked.take_idle()  # asked after every post: it must not change what take() makes
+        assert (idle is None) == (made["asked"][-1] is not None or n == 0)
+        if idle is not None:
+            assert idle.progress.live_min == ts and not idle.windows and idle.late_posts == 0
+            assert asked.take_idle() is None  # told once
+    assert made["quiet"] == made["asked"]
+    # The first post, a new second, a new second, and the window's end (a part with the window).
+    assert made["quiet"] == [(t0, 0), None, None, (t0 + 1.1, 0), None, (t0 + 299.5, 0), (t0 + 300.2, 1)]

@@ -95,11 +95,12 @@ def run_sharded(
     *,
     crash_shard_at: dict[int, int] | None = None,
     crash_merge_every: int = 0,
+    watermark: list[float | None] | None = None,
 ) -> tuple[list[dict], int]:
     """Shard loops stepped in turn, the merge stepped after each round; ``crash_shard_at``: shard ->
     offset after which it is killed (unflushed parts lost, no snapshot) and restored by a new loop;
-    ``crash_merge_every``: the merge is killed that often. Returns the alerts and the parts dropped as
-    repeats by the merge."""
+    ``crash_merge_every``: the merge is killed that often; ``watermark`` gets the merge's at the end.
+    Returns the alerts and the parts dropped as repeats by the merge."""
     crash_shard_at = dict(crash_shard_at or {})
     logs = shard_logs(source_batches, shards)
     parts = PartsTopic()
@@ -167,6 +168,8 @@ def run_sharded(
         await merge.step()
         await alerts.flush()
         repeats += merge.state.repeated_parts
+        if watermark is not None:
+            watermark.append(merge.state.detector.watermark)
 
     asyncio.run(go())
     return alerts.records(), repeats
@@ -177,6 +180,19 @@ def test_shard_loops_and_a_merge_loop_raise_the_alerts_of_one_detector(source_ba
     alerts, repeats = run_sharded(source_batches, shards)
     assert alerts == expected
     assert repeats == 0
+
+
+def test_once_the_input_is_drained_the_merges_watermark_is_the_one_detectors(source_batches, expected):
+    # Shards report their progress in whole seconds while busy; idle, exactly (ShardState.idle). No
+    # end-of-feed markers here: the watermark is where the posts alone put it.
+    single = SingleDetection(config()).fresh()
+    for offset, (_, record) in enumerate(source_batches):
+        single.fold(record, offset)
+    watermark: list[float | None] = []
+    alerts, _ = run_sharded(source_batches, 3, watermark=watermark)
+    assert alerts == expected
+    assert watermark == [single.detector.watermark]
+    assert single.detector.watermark != int(single.detector.watermark)  # not a whole second: a real test
 
 
 def test_a_shard_killed_after_its_parts_landed_repeats_them_and_the_merge_drops_them(
