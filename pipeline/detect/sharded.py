@@ -220,11 +220,11 @@ class ShardDetector(Detector):
     def _progress_step(self, progress: Progress) -> tuple[Any, ...]:
         """What of the progress the merge must hear of: whether the shard ended, whether it knows its
         sources, and the whole second and the window its watermark is in. Reporting every move made a
-        part of nearly every record (each post moves the latest event time), a quarter of detection's
-        CPU in the stack in encoding, sending and absorbing them; the merge's watermark closes a window
-        only when every shard's crosses its end, which is a change of window here, and moves in whole
-        seconds for the metrics. A function of the records alone, so a restored shard makes the same
-        parts again."""
+        part of nearly every record (each post moves the latest event time: 46,622 parts for 47,560
+        records of one stress shard), each encoded, sent, read and absorbed; the merge's watermark
+        closes a window only when every shard's crosses its end, which is a change of window here, and
+        moves in whole seconds for the metrics. A function of the records alone, so a restored shard
+        makes the same parts again."""
         live_min = progress.live_min
         if progress.ended or live_min is None:
             return (progress.ended, None)
