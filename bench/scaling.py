@@ -116,19 +116,11 @@ class ScalingRun:
             "cores_used": self.cpu,
             "detect_cores": round(self.detect_cores, 3),
             "detect_share_of_workers_cpu": round(self.detect_share, 3),
-            "without_detection_posts_per_s": None
-            if self.without_detection_posts_per_s is None
-            else round(self.without_detection_posts_per_s, 1),
-            "of_without_detection": None
-            if self.of_without_detection is None
-            else round(self.of_without_detection, 3),
+            "without_detection_posts_per_s": _rounded(self.without_detection_posts_per_s, 1),
+            "of_without_detection": _rounded(self.of_without_detection, 3),
             "cpu_us_per_post": round(self.cpu_us_per_post, 1),
-            "without_detection_cpu_us_per_post": None
-            if self.without_detection_cpu_us_per_post is None
-            else round(self.without_detection_cpu_us_per_post, 1),
-            "of_without_detection_by_cpu": None
-            if self.of_without_detection_by_cpu is None
-            else round(self.of_without_detection_by_cpu, 3),
+            "without_detection_cpu_us_per_post": _rounded(self.without_detection_cpu_us_per_post, 1),
+            "of_without_detection_by_cpu": _rounded(self.of_without_detection_by_cpu, 3),
         }
 
     def line(self) -> str:
@@ -152,6 +144,10 @@ class ScalingRun:
             f"{self.detect_after_classify_s:.1f}s after classification; detection took "
             f"{self.detect_share:.1%} of the workers' CPU; cores used: {self.cpu}{without}"
         )
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def cpu_us_per_post(worker_cores: float, timing: Timing) -> float:
