@@ -20,6 +20,8 @@ equal ``python -m pipeline analyze``'s, each alert once:
   positions (detect offset, index) are compared with the last one on the alerts topic and not sent twice.
 - **It saves a snapshot** when a window closed or the input went idle, at most every
   ``snapshot_seconds``, and always on a stop or a revoke, so the next owner starts where it stopped.
+  While busy it also waits until folding has cost ``FOLDING_PER_SAVE`` times the CPU of the last save
+  (:class:`SaveSchedule`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 
 # A hole read again this often and still there is not a hole the broker can fill (see _on_gap).
 MAX_GAP_REREADS = 3
+
+# While records keep coming, a state is saved again only once folding them has cost this many times the
+# CPU that encoding its last snapshot did: saves then cost at most about a tenth of detection, however
+# big the state (a shard's is 25 MB at its bounds, 0.4 s to encode) and however many loops share the
+# worker's thread, and a restart folds again at most about that much CPU of records.
+FOLDING_PER_SAVE = 10.0
 
 
 class DetectionState(Protocol):
@@ -124,6 +132,29 @@ class DetectCounts:
     cpu_seconds: float = 0.0
 
 
+@dataclass
+class SaveSchedule:
+    """When the next snapshot is due. Wall-clock time only spaces saves out (``snapshot_seconds``); CPU
+    decides how much work a busy loop does between two saves. Neither changes what is detected."""
+
+    snapshot_seconds: float
+    last_save: float = -float("inf")  # clock time of the last save (or of the start)
+    folded_cpu: float = 0.0  # CPU seconds spent folding since then
+    save_cpu: float = 0.0  # CPU seconds the last save took to encode
+
+    def saved(self, now: float, save_cpu: float) -> None:
+        self.last_save, self.save_cpu, self.folded_cpu = now, save_cpu, 0.0
+
+    def due(self, now: float, *, idle: bool, window_closed: bool) -> bool:
+        """Idle: once ``snapshot_seconds`` have passed. Busy: only as a window closes, and only once
+        folding has cost ``FOLDING_PER_SAVE`` times the last save."""
+        if now - self.last_save < self.snapshot_seconds:
+            return False
+        if idle:
+            return True
+        return window_closed and self.folded_cpu >= FOLDING_PER_SAVE * self.save_cpu
+
+
 class DetectLoop:
     def __init__(
         self,
@@ -142,6 +173,7 @@ class DetectLoop:
         self.sink = sink
         self.source = source
         self.snapshot_seconds = snapshot_seconds
+        self.schedule = SaveSchedule(snapshot_seconds)
         self.clock = clock
         self.cpu_clock = cpu_clock
         self.topic = topic  # for messages only
@@ -150,8 +182,6 @@ class DetectLoop:
         self.counts = DetectCounts()
         self.unsaved = 0  # records folded since the last snapshot
         self._published: AlertPosition | None = None
-        self._last_snapshot = -float("inf")
-        self._snapshot_cost = 0.0  # how long the last snapshot took (the next waits ten times that)
         self._gap_rereads: dict[int, int] = {}
 
     @property
@@ -181,7 +211,7 @@ class DetectLoop:
         self.next_offset = self.state.input_offset + 1
         self.unsaved = 0
         self._gap_rereads.clear()
-        self._last_snapshot = self.clock()
+        self.schedule.saved(self.clock(), self.schedule.save_cpu)  # the state as restored is saved
         await self.source.seek(self.next_offset)
         return self.next_offset
 
@@ -208,9 +238,7 @@ class DetectLoop:
         if idle:
             for index, output in enumerate(self.state.idle()):
                 await self.sink.send(output, AlertPosition(self.state.input_offset, index))
-        # Busy, a big state is saved less often: saving it takes at most about a tenth of the time.
-        wait = self.snapshot_seconds if idle else max(self.snapshot_seconds, 10 * self._snapshot_cost)
-        if self.unsaved and (window_closed or idle) and self.clock() - self._last_snapshot >= wait:
+        if self.unsaved and self.schedule.due(self.clock(), idle=idle, window_closed=window_closed):
             await self.checkpoint()
         return folded
 
@@ -218,15 +246,16 @@ class DetectLoop:
         """Alerts flushed, then the snapshot saved, then the offset committed: in that order, so a crash
         between any two loses nothing and repeats only what the restore re-raises and suppresses."""
         assert self.state is not None
-        self._last_snapshot = self.clock()
         if not self.unsaved:
+            self.schedule.saved(self.clock(), self.schedule.save_cpu)
             return
         await self.sink.flush()
-        started, cpu_started = self.clock(), self.cpu_clock()
+        cpu_started = self.cpu_clock()
         snapshot = orjson.dumps(self.state.snapshot())
-        self.counts.cpu_seconds += self.cpu_clock() - cpu_started
+        save_cpu = self.cpu_clock() - cpu_started
+        self.counts.cpu_seconds += save_cpu
         await self.store.save(snapshot, self.state.input_offset)
-        self._snapshot_cost = self.clock() - started
+        self.schedule.saved(self.clock(), save_cpu)
         self.counts.snapshots += 1
         self.unsaved = 0
         await self.source.commit(self.state.input_offset + 1)
@@ -243,7 +272,9 @@ class DetectLoop:
             self.counts.bad_records += 1
             self.state.input_offset = offset
             alerts = []
-        self.counts.cpu_seconds += self.cpu_clock() - cpu_started
+        fold_cpu = self.cpu_clock() - cpu_started
+        self.counts.cpu_seconds += fold_cpu
+        self.schedule.folded_cpu += fold_cpu
         for index, alert in enumerate(alerts):
             position = AlertPosition(offset, index)
             if self._published is not None and position <= self._published:

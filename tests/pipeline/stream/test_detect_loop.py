@@ -16,7 +16,7 @@ from pipeline.detect.dedupe import SingleDetection
 from pipeline.engine import Engine
 from pipeline.records import AlertPosition
 from pipeline.stream.batch import Record, classify_batch
-from pipeline.stream.detect_loop import MAX_GAP_REREADS, DetectLoop
+from pipeline.stream.detect_loop import FOLDING_PER_SAVE, MAX_GAP_REREADS, DetectLoop, SaveSchedule
 from replay.generate import generate
 
 PARTITIONS = 2
@@ -423,21 +423,73 @@ def test_offsets_never_handed_out_even_when_read_again_are_skipped_not_lost(dete
     assert sink.records() == expected
 
 
-def test_a_slow_snapshot_makes_the_next_wait_ten_times_as_long_and_alerts_stay_the_same(detect_log, expected):
-    clock = Clock()
-    saved_at: list[float] = []
+def test_the_save_schedule_spaces_saves_by_the_clock_and_a_busy_loop_by_its_folding_cpu():
+    schedule = SaveSchedule(snapshot_seconds=5.0)
+    schedule.saved(now=100.0, save_cpu=0.4)
+    assert not schedule.due(104.9, idle=True, window_closed=True)  # never within snapshot_seconds
+    assert schedule.due(105.0, idle=True, window_closed=False)  # idle: the clock alone
+    assert not schedule.due(105.0, idle=False, window_closed=True)  # busy: no folding yet
+    schedule.folded_cpu = FOLDING_PER_SAVE * 0.4 - 0.01
+    assert not schedule.due(200.0, idle=False, window_closed=True)
+    schedule.folded_cpu = FOLDING_PER_SAVE * 0.4
+    assert schedule.due(200.0, idle=False, window_closed=True)
+    assert not schedule.due(200.0, idle=False, window_closed=False)  # busy: only as a window closes
+    schedule.saved(now=200.0, save_cpu=0.1)
+    assert schedule.folded_cpu == 0.0 and not schedule.due(204.0, idle=True, window_closed=True)
 
-    @dataclass
-    class SlowStore(MemoryStore):
-        async def save(self, snapshot: bytes, input_offset: int) -> None:
-            clock.now += 3.0  # saving a big state takes 3 s
-            saved_at.append(clock.now)
-            await MemoryStore.save(self, snapshot, input_offset)
 
-    source, store, sink = MemorySource(detect_log), SlowStore(), MemorySink()
+class CpuClock:
+    """A CPU clock that only the test moves (``now``)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Costed:
+    """Detection states whose folding and snapshots cost given CPU seconds on ``cpu``."""
+
+    def __init__(self, states: SingleDetection, cpu: CpuClock, *, fold: float, snapshot: float) -> None:
+        self.states, self.cpu, self.fold_cost, self.snapshot_cost = states, cpu, fold, snapshot
+
+    def fresh(self) -> CostedState:
+        return CostedState(self.states.fresh(), self)
+
+    def restore(self, snapshot) -> CostedState:
+        return CostedState(self.states.restore(snapshot), self)
+
+
+class CostedState:
+    def __init__(self, state, costs: Costed) -> None:
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "costs", costs)
+
+    def __getattr__(self, name):
+        return getattr(self.state, name)
+
+    def __setattr__(self, name, value):
+        setattr(self.state, name, value)
+
+    def fold(self, record, input_offset):
+        self.costs.cpu.now += self.costs.fold_cost
+        return self.state.fold(record, input_offset)
+
+    def snapshot(self):
+        self.costs.cpu.now += self.costs.snapshot_cost
+        return self.state.snapshot()
+
+
+def busy_saves(detect_log: list[bytes], *, fold: float, snapshot: float) -> tuple[list[int], list[dict]]:
+    """The input offsets of the snapshots saved while records kept coming (the idle one at the end left
+    out), and the alerts, when folding a record costs ``fold`` CPU seconds and a snapshot ``snapshot``."""
+    cpu = CpuClock()
+    source, store, sink = MemorySource(detect_log), MemoryStore(), MemorySink()
     loop = DetectLoop(
-        single_detection(), store=store, sink=sink, source=source, snapshot_seconds=0.5, clock=clock
-    )
+        Costed(single_detection(), cpu, fold=fold, snapshot=snapshot), store=store, sink=sink,
+        source=source, snapshot_seconds=0.5, clock=Clock(), cpu_clock=cpu,
+    )  # fmt: skip
 
     async def go() -> None:
         await loop.start()
@@ -445,50 +497,27 @@ def test_a_slow_snapshot_makes_the_next_wait_ten_times_as_long_and_alerts_stay_t
         await sink.flush()
 
     asyncio.run(go())
-    fast_store = MemoryStore()
-    run_to_end(MemorySource(detect_log), store=fast_store)
-    assert 2 <= len(saved_at) < len(fast_store.saves)  # the slow state was saved less often
-    busy = saved_at[:-1]  # the last save is the idle one, never put off
-    assert all(later - earlier >= 30.0 for earlier, later in itertools.pairwise(busy))
-    assert sink.records() == expected
+    assert store.saves[-1] == len(detect_log) - 1  # the idle save at the end
+    return store.saves[:-1], sink.records()
+
+
+def test_a_costly_snapshot_waits_for_ten_times_its_cpu_in_folding_and_alerts_stay_the_same(
+    detect_log, expected
+):
+    cheap, cheap_alerts = busy_saves(detect_log, fold=1.0, snapshot=0.01)
+    costly, costly_alerts = busy_saves(detect_log, fold=1.0, snapshot=5.0)
+    assert len(costly) >= 2 and len(costly) < len(cheap)  # the costly state was saved less often
+    # Each busy save after the first waited for 50 records' folding (10 x 5.0 CPU s): the offsets of
+    # consecutive saves lie at least 50 apart. The cheap state is saved as windows close, closer.
+    assert all(later - earlier >= 50 for earlier, later in itertools.pairwise(costly))
+    assert any(later - earlier < 50 for earlier, later in itertools.pairwise(cheap))
+    assert cheap_alerts == costly_alerts == expected
 
 
 def test_the_cpu_counted_is_detections_own_not_the_sends_or_the_saves(detect_log, expected):
-    # A CPU clock that only the test moves: folding a record costs 1, encoding a snapshot 0.25; sending
-    # an alert and saving a snapshot (Kafka I/O, where other tasks of the event loop run) cost 100.
-    cpu = Clock()
-    cpu.now = 0.0
-
-    class Costed:
-        def __init__(self, states: SingleDetection) -> None:
-            self.states = states
-
-        def fresh(self):
-            return CostedState(self.states.fresh())
-
-        def restore(self, snapshot):
-            return CostedState(self.states.restore(snapshot))
-
-    class CostedState:
-        def __init__(self, state) -> None:
-            self.state = state
-
-        def __getattr__(self, name):
-            return getattr(self.state, name)
-
-        def __setattr__(self, name, value):
-            if name == "state":
-                object.__setattr__(self, name, value)
-            else:
-                setattr(self.state, name, value)
-
-        def fold(self, record, input_offset):
-            cpu.now += 1.0
-            return self.state.fold(record, input_offset)
-
-        def snapshot(self):
-            cpu.now += 0.25
-            return self.state.snapshot()
+    # Folding a record costs 1, encoding a snapshot 0.25; sending an alert and saving a snapshot (Kafka
+    # I/O, where other tasks of the event loop run) cost 100.
+    cpu = CpuClock()
 
     @dataclass
     class CostlySink(MemorySink):
@@ -504,8 +533,8 @@ def test_the_cpu_counted_is_detections_own_not_the_sends_or_the_saves(detect_log
 
     source, store, sink = MemorySource(detect_log), CostlyStore(), CostlySink()
     loop = DetectLoop(
-        Costed(single_detection()), store=store, sink=sink, source=source, snapshot_seconds=0.5,
-        clock=Clock(), cpu_clock=lambda: cpu.now,
+        Costed(single_detection(), cpu, fold=1.0, snapshot=0.25), store=store, sink=sink, source=source,
+        snapshot_seconds=0.5, clock=Clock(), cpu_clock=cpu,
     )  # fmt: skip
 
     async def go() -> None:

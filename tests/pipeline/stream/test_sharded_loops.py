@@ -145,7 +145,10 @@ def run_sharded(
             for d in range(shards):
                 loop = loops[d]
                 if sources[d].at_end and loop.next_offset >= len(logs[d]):
-                    await loop.step()  # idle: saves what is unsaved
+                    await loop.step()  # idle: saves what is unsaved once the snapshot is due
+                    # A producer delivers what it was sent without a flush (here only a flush
+                    # delivers), so a shard's last parts reach the merge whenever its save is due.
+                    await loop.sink.flush()
                     continue
                 busy = True
                 await loop.step()
