@@ -71,6 +71,9 @@ class ScalingRun:
     # every core the workers can have, and its CPU per post. None: not timed.
     without_detection_posts_per_s: float | None = None
     without_detection_cpu_us_per_post: float | None = None
+    # Snapshots the detect loops saved during the run, and the seconds the saves took (all loops).
+    snapshots: float = 0.0
+    snapshot_seconds: float = 0.0
 
     @property
     def of_without_detection(self) -> float | None:
@@ -103,6 +106,8 @@ class ScalingRun:
             detect,
             detect / worker_cores if worker_cores > 0 else 0.0,
             cpu_us_per_post(worker_cores, timing),
+            snapshots=timing.detect_snapshots,
+            snapshot_seconds=timing.detect_snapshot_seconds,
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -121,6 +126,8 @@ class ScalingRun:
             "cpu_us_per_post": round(self.cpu_us_per_post, 1),
             "without_detection_cpu_us_per_post": _rounded(self.without_detection_cpu_us_per_post, 1),
             "of_without_detection_by_cpu": _rounded(self.of_without_detection_by_cpu, 3),
+            "snapshots": self.snapshots,
+            "snapshot_seconds": round(self.snapshot_seconds, 2),
         }
 
     def line(self) -> str:
@@ -142,7 +149,8 @@ class ScalingRun:
             f"{format_number(self.classify_detect_posts_per_s)}/s, classification alone "
             f"{format_number(self.classify_only_posts_per_s)}/s, detection done "
             f"{self.detect_after_classify_s:.1f}s after classification; detection took "
-            f"{self.detect_share:.1%} of the workers' CPU; cores used: {self.cpu}{without}"
+            f"{self.detect_share:.1%} of the workers' CPU ({self.snapshots:.0f} snapshots saved in "
+            f"{self.snapshot_seconds:.1f} s); cores used: {self.cpu}{without}"
         )
 
 

@@ -240,6 +240,9 @@ class Timing:
     peak_rss_mb: float | None = None
     classifier_peak_rss_mb: list[float] = field(default_factory=list)
     max_partitions_paused: float = 0.0
+    # Pipeline runs: snapshots the workers' detect loops saved, and the seconds those saves took, in all.
+    detect_snapshots: float = 0.0
+    detect_snapshot_seconds: float = 0.0
 
     @property
     def milestone_rate(self) -> float:
@@ -433,6 +436,7 @@ def time_pipeline(
         timing.peak_rss_mb = peak_rss_mb(first)
         timing.classifier_peak_rss_mb = [rss for pid in _children_of(first) if (rss := peak_rss_mb(pid))]
         timing.max_partitions_paused = max_paused
+        timing.detect_snapshots, timing.detect_snapshot_seconds = _snapshots_saved(running)
         return timing
     except Exception:
         for worker in running:
@@ -453,6 +457,20 @@ def _detect_cpu_seconds(workers: Sequence[Worker]) -> float:
         except OSError:
             return math.nan
     return total
+
+
+def _snapshots_saved(workers: Sequence[Worker]) -> tuple[float, float]:
+    """Snapshots the workers' detect loops saved so far and the seconds the saves took, summed (NaN when
+    a worker cannot be read)."""
+    count = seconds = 0.0
+    for worker in workers:
+        try:
+            samples = read_samples(worker.metrics_url)
+        except OSError:
+            return math.nan, math.nan
+        count += sample_total(samples, "pipeline_detect_snapshots_total")
+        seconds += sample_total(samples, "pipeline_detect_snapshot_seconds_sum")
+    return count, seconds
 
 
 def peak_rss_mb(pid: int) -> float | None:

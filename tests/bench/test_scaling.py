@@ -36,3 +36,12 @@ def test_the_ratios_against_a_run_without_detection():
     record = run.to_record()
     assert record["of_without_detection"] == 0.8 and record["of_without_detection_by_cpu"] == 0.72
     assert "0.80 of it" in run.line() and "0.72 by CPU" in run.line()
+
+
+def test_the_snapshots_the_workers_saved_go_into_the_record_and_the_line():
+    measured = timing(100_000, 20.0, worker_cores=1.8, detect_cores=0.27)
+    measured.detect_snapshots, measured.detect_snapshot_seconds = 9.0, 3.456
+    run = ScalingRun.from_timing(1, 4, measured)
+    record = run.to_record()
+    assert record["snapshots"] == 9.0 and record["snapshot_seconds"] == 3.46
+    assert "9 snapshots saved in 3.5 s" in run.line()
