@@ -213,25 +213,24 @@ def scaling_runs(
     else:
         target = final_watermark(messages, partitions)
     runs = []
+
+    def timed(workers: int, name: str, detect: bool) -> Timing:
+        return time_pipeline(
+            bootstrap, offsets, source=source, name=name, workers=workers, final_watermark=target,
+            work_dir=work_dir, timeout=max(300.0, posts / 1000), targets=counts, milestone=counts,
+            broker_pid=broker_pid, partitions=partitions, detect_partitions=detect_partitions, settle=True,
+            detect=detect,
+        )  # fmt: skip
+
     for workers in worker_counts:
         if without_detection:
             say(f"scaling: {workers} worker(s) without detection (DETECT=0) ...")
-            timing: Timing = time_pipeline(
-                bootstrap, offsets, source=source, name=f"scaling-{workers}w-nodetect", workers=workers,
-                final_watermark=target, work_dir=work_dir, timeout=max(300.0, posts / 1000),
-                targets=counts, milestone=counts, broker_pid=broker_pid, partitions=partitions,
-                detect_partitions=detect_partitions, settle=True, detect=False,
-            )  # fmt: skip
+            timing = timed(workers, f"scaling-{workers}w-nodetect", detect=False)
             alone = rate(timing.posts, timing.classified_seconds)
             alone_cpu = cpu_us_per_post(whole_workers_cores(timing), timing)
             say(f"without detection: {format_number(alone)}/s; cores used: {timing.cpu}")
         say(f"scaling: {workers} worker(s), {detect_partitions} detect partition(s) ...")
-        timing = time_pipeline(
-            bootstrap, offsets, source=source, name=f"scaling-{workers}w-{detect_partitions}d",
-            workers=workers, final_watermark=target, work_dir=work_dir,
-            timeout=max(300.0, posts / 1000), targets=counts, milestone=counts, broker_pid=broker_pid,
-            partitions=partitions, detect_partitions=detect_partitions, settle=True,
-        )  # fmt: skip
+        timing = timed(workers, f"scaling-{workers}w-{detect_partitions}d", detect=True)
         run = ScalingRun.from_timing(workers, detect_partitions, timing)
         if without_detection:
             run.without_detection_posts_per_s, run.without_detection_cpu_us_per_post = alone, alone_cpu

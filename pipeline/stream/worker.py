@@ -56,8 +56,10 @@ def run(settings: Settings) -> int:
         log.warning("KEEP_AUTHORS=1: authors and @mentions are published as they reach the posts topic")
     pseudonymizer = None if settings.keep_authors else Pseudonymizer(load_key())
     classify_stage = ClassifyService(topics, settings, metrics, engine, pseudonymizer)
-    roles = detect_roles(settings, detector.config) if settings.detect else []
-    if not settings.detect:
+    if settings.detect:
+        roles = detect_roles(settings, detector.config)
+    else:
+        roles = []
         log.warning("DETECT=0: this worker classifies only; another worker of the group must detect")
     detect_stages = [DetectService(topics, settings, metrics, role) for role in roles]
     register_agents(app, settings, metrics, health, classify_stage, detect_stages)
