@@ -18,11 +18,10 @@ equal ``python -m pipeline analyze``'s, each alert once:
 - **Alerts reach the topic before the snapshot that contains them is saved**, and the snapshot before
   the consumer offset is committed: a crash at any point re-raises, from the snapshot, only alerts whose
   positions (detect offset, index) are compared with the last one on the alerts topic and not sent twice.
-- **It saves a snapshot** at most every ``snapshot_seconds``: when its input went quiet (nothing for
-  ``snapshot_seconds``), always on a stop or a revoke, so the next owner starts where it stopped, and
-  while records flow as a window closes or a fetch comes back empty, once folding has cost
-  ``FOLDING_PER_SAVE`` times the CPU of the last save or ``LONGEST_BETWEEN_SAVES`` times
-  ``snapshot_seconds`` have passed (:class:`SaveSchedule`).
+- **It saves a snapshot** always on a stop or a revoke, so the next owner starts where it stopped,
+  and otherwise as a window closes or a fetch comes back empty, at most every ``snapshot_seconds``,
+  once folding has cost ``FOLDING_PER_SAVE`` times the CPU of the last save or ``LONGEST_BETWEEN_SAVES``
+  times ``snapshot_seconds`` have passed (:class:`SaveSchedule`).
 """
 
 from __future__ import annotations
@@ -44,13 +43,13 @@ log = logging.getLogger(__name__)
 # A hole read again this often and still there is not a hole the broker can fill (see _on_gap).
 MAX_GAP_REREADS = 3
 
-# While records keep coming, a state is saved again once folding them has cost this many times the CPU
-# that encoding its last snapshot did: saves then cost about a tenth of detection at most, however big
-# the state (a shard's is 25 MB at its bounds, 0.4 s to encode) and however many loops share the
-# worker's thread, and a restart folds again about that much CPU of records at most.
+# A state is saved again once folding records has cost this many times the CPU that encoding its last
+# snapshot did: saves then cost about a tenth of detection at most, however big the state (a shard's is
+# 25 MB at its bounds, 0.4 s to encode) and however many loops share the worker's thread, and a restart
+# folds again about that much CPU of records at most.
 FOLDING_PER_SAVE = 10.0
 # ... or once this many times ``snapshot_seconds`` have passed (60 s by default), so the committed
-# offsets and what a restart reads again stay bounded in time too.
+# offsets, and what a restart reads again, stay bounded in time too, and an input gone quiet is saved.
 LONGEST_BETWEEN_SAVES = 12
 
 
@@ -138,16 +137,16 @@ class DetectCounts:
 
 @dataclass
 class SaveSchedule:
-    """When the next snapshot is due. Wall-clock time only spaces saves out; CPU decides how much work a
-    loop whose records keep coming does between two saves. Neither changes what is detected.
+    """When the next snapshot is due. Wall-clock time only spaces saves out and bounds the time between
+    them; CPU decides how much work a loop does between two saves. Neither changes what is detected.
 
-    A fetch that comes back empty is not a quiet input: a loop that keeps up with a live stream empties
-    its partition between the stream's batches. Saving at each of those (as this loop did) made saves a
-    quarter of detection's time with four shards in a worker."""
+    An empty fetch says little: a loop that keeps up with a live stream empties its partition between
+    the stream's batches, and a shard's input pauses while event-time alignment holds its source
+    partition back. Saving at each empty fetch, or after each pause of a few seconds, made saves a
+    third of the shards' folding with four shards in a worker (a tenth of a core on 2 cores)."""
 
     snapshot_seconds: float
     last_save: float = -float("inf")  # clock time of the last save (or of the start)
-    last_record: float = -float("inf")  # clock time of the last fetch that brought records
     folded_cpu: float = 0.0  # CPU seconds spent folding since the last save
     save_cpu: float = 0.0  # CPU seconds the last save took to encode
 
@@ -157,11 +156,7 @@ class SaveSchedule:
     def due(self, now: float, *, idle: bool, window_closed: bool) -> bool:
         """``idle``: this fetch came back empty; ``window_closed``: one of its records closed a window."""
         since_save = now - self.last_save
-        if since_save < self.snapshot_seconds:
-            return False
-        if idle and now - self.last_record >= self.snapshot_seconds:
-            return True  # the input went quiet
-        if not (idle or window_closed):
+        if since_save < self.snapshot_seconds or not (idle or window_closed):
             return False
         return (
             self.folded_cpu >= FOLDING_PER_SAVE * self.save_cpu
@@ -252,10 +247,7 @@ class DetectLoop:
         if idle:
             for index, output in enumerate(self.state.idle()):
                 await self.sink.send(output, AlertPosition(self.state.input_offset, index))
-        now = self.clock()
-        if folded:
-            self.schedule.last_record = now
-        if self.unsaved and self.schedule.due(now, idle=idle, window_closed=window_closed):
+        if self.unsaved and self.schedule.due(self.clock(), idle=idle, window_closed=window_closed):
             await self.checkpoint()
         return folded
 
