@@ -82,8 +82,9 @@ class Settings:
     # loop (decode, send, detect) used half a core. On 2 cores, 2 processes classified 300k posts in
     # 0.74x the time of 1, and 3 were slower again than 2.
     classify_processes: int = 2
-    # The detector's state is saved (and the detect records before it acknowledged) at a window close,
-    # at most this often: a restart resumes from the last save.
+    # The detector's state is saved (and the detect records before it acknowledged) at most this often,
+    # once folding has cost ten times the last save, and at the latest after twelve times this
+    # (pipeline/stream/detect_loop.py SaveSchedule): a restart resumes from the last save.
     snapshot_seconds: float = 5.0
     # Event-time alignment of the classify stage (pipeline/stream/alignment.py): a partition more than
     # this many seconds of event time ahead of the slowest one with records waiting is paused, so the detector
