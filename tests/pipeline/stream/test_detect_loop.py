@@ -502,11 +502,18 @@ class CostedState:
         return self.state.snapshot()
 
 
-def busy_saves(detect_log: list[bytes], *, fold: float, snapshot: float) -> tuple[list[int], list[dict]]:
-    """The input offsets of the snapshots saved while records kept coming (the idle one at the end left
-    out), and the alerts, when folding a record costs ``fold`` CPU seconds and a snapshot ``snapshot``."""
-    cpu = CpuClock()
-    source, store, sink = MemorySource(detect_log), MemoryStore(), MemorySink()
+def run_costed(
+    detect_log: list[bytes],
+    cpu: CpuClock,
+    *,
+    fold: float,
+    snapshot: float,
+    store: MemoryStore,
+    sink: MemorySink,
+) -> DetectLoop:
+    """One loop to the end of ``detect_log``, folding a record costing ``fold`` CPU seconds on ``cpu`` and
+    a snapshot ``snapshot``; its alerts flushed."""
+    source = MemorySource(detect_log)
     loop = DetectLoop(
         Costed(single_detection(), cpu, fold=fold, snapshot=snapshot), store=store, sink=sink,
         source=source, snapshot_seconds=0.5, clock=Clock(), cpu_clock=cpu,
@@ -518,6 +525,14 @@ def busy_saves(detect_log: list[bytes], *, fold: float, snapshot: float) -> tupl
         await sink.flush()
 
     asyncio.run(go())
+    return loop
+
+
+def busy_saves(detect_log: list[bytes], *, fold: float, snapshot: float) -> tuple[list[int], list[dict]]:
+    """The input offsets of the snapshots saved while records kept coming (the idle one at the end left
+    out), and the alerts, when folding a record costs ``fold`` CPU seconds and a snapshot ``snapshot``."""
+    store, sink = MemoryStore(), MemorySink()
+    run_costed(detect_log, CpuClock(), fold=fold, snapshot=snapshot, store=store, sink=sink)
     assert store.saves[-1] == len(detect_log) - 1  # the idle save at the end
     return store.saves[:-1], sink.records()
 
@@ -552,18 +567,8 @@ def test_the_cpu_counted_is_detections_own_not_the_sends_or_the_saves(detect_log
             cpu.now += 100.0
             await MemoryStore.save(self, snapshot, input_offset)
 
-    source, store, sink = MemorySource(detect_log), CostlyStore(), CostlySink()
-    loop = DetectLoop(
-        Costed(single_detection(), cpu, fold=1.0, snapshot=0.25), store=store, sink=sink, source=source,
-        snapshot_seconds=0.5, clock=Clock(), cpu_clock=cpu,
-    )  # fmt: skip
-
-    async def go() -> None:
-        await loop.start()
-        await run_until(loop, source)
-        await sink.flush()
-
-    asyncio.run(go())
+    sink = CostlySink()
+    loop = run_costed(detect_log, cpu, fold=1.0, snapshot=0.25, store=CostlyStore(), sink=sink)
     assert sink.records() == expected
     assert loop.counts.records == len(detect_log) and loop.counts.snapshots >= 2
     assert loop.counts.cpu_seconds == len(detect_log) * 1.0 + loop.counts.snapshots * 0.25
