@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="hold detect partitions and raise alerts (the default; DETECT); --no-detect: classify only, "
         "beside workers that detect",
     )
+    worker.add_argument(
+        "--classify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="classify a share of the posts (the default; CLASSIFY); --no-classify: detect only, in a "
+        "process of its own, beside workers that classify (e.g. with --no-detect)",
+    )
     worker.set_defaults(handler=run_worker)
 
     analyze = commands.add_parser(
@@ -129,6 +136,7 @@ def run_worker(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         exactly_once=args.exactly_once,
         detect=args.detect,
+        classify=args.classify,
     )
     return run(settings)
 

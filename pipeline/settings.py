@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "fault_engine_error": "FAULT_ENGINE_ERROR",
     "keep_authors": "KEEP_AUTHORS",
     "detect": "DETECT",
+    "classify": "CLASSIFY",
     "exactly_once": "EXACTLY_ONCE",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
@@ -112,6 +113,12 @@ class Settings:
     # without detection beside it (python -m bench.scaling --without-detection). At least one worker of
     # the group must detect, or no alert is raised.
     detect: bool = True
+    # CLASSIFY=0: this worker detects only. It joins neither the posts' consumer group nor starts
+    # classifier processes, and holds what the detect groups give it (shards, the merge), in an event
+    # loop of its own: detection then takes no core from classification's loops, and the merge is not
+    # the extra load of one classifying worker. Beside workers with DETECT=0, classifying and detecting
+    # capacity are scaled apart, as Kafka Streams deploys sub-topologies apart.
+    classify: bool = True
     # Exactly once on posts.classified and posts.dead-letter (pipeline/stream/transactions.py): each source
     # partition's output and input offsets go into one Kafka transaction; readers use read_committed. On
     # by default: in make bench it cost no throughput, and read_committed readers see a post up to a
@@ -247,6 +254,8 @@ def _problems(settings: Settings) -> Iterator[str]:
         value = getattr(settings, field)
         if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             yield f"{_name(field)}={value!r} must be a finite number of seconds, 0 or more"
+    if not settings.classify and not settings.detect:
+        yield f"{_name('classify')}=0 and {_name('detect')}=0: this worker would do nothing"
     if settings.detect_partitions > settings.posts_partitions:
         yield (
             f"{_name('detect_partitions')}={settings.detect_partitions} is more than "

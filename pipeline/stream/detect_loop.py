@@ -153,6 +153,11 @@ class SaveSchedule:
     def saved(self, now: float, save_cpu: float) -> None:
         self.last_save, self.save_cpu, self.folded_cpu = now, save_cpu, 0.0
 
+    def restart(self, now: float) -> None:
+        """Nothing is unsaved as of ``now`` (a start from the snapshot, a checkpoint with nothing new);
+        the last save's cost still stands for the next."""
+        self.saved(now, self.save_cpu)
+
     def due(self, now: float, *, idle: bool, window_closed: bool) -> bool:
         """``idle``: this fetch came back empty; ``window_closed``: one of its records closed a window."""
         since_save = now - self.last_save
@@ -181,7 +186,6 @@ class DetectLoop:
         self.store = store
         self.sink = sink
         self.source = source
-        self.snapshot_seconds = snapshot_seconds
         self.schedule = SaveSchedule(snapshot_seconds)
         self.clock = clock
         self.cpu_clock = cpu_clock
@@ -220,7 +224,7 @@ class DetectLoop:
         self.next_offset = self.state.input_offset + 1
         self.unsaved = 0
         self._gap_rereads.clear()
-        self.schedule.saved(self.clock(), self.schedule.save_cpu)  # the state as restored is saved
+        self.schedule.restart(self.clock())  # the state as restored is saved
         await self.source.seek(self.next_offset)
         return self.next_offset
 
@@ -256,7 +260,7 @@ class DetectLoop:
         between any two loses nothing and repeats only what the restore re-raises and suppresses."""
         assert self.state is not None
         if not self.unsaved:
-            self.schedule.saved(self.clock(), self.schedule.save_cpu)
+            self.schedule.restart(self.clock())
             return
         await self.sink.flush()
         cpu_started = self.cpu_clock()

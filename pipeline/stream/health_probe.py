@@ -20,7 +20,7 @@ from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 from pipeline.stream.classify_stage import ClassifyService
 from pipeline.stream.detect_stage import DetectService
-from pipeline.stream.health import HealthMonitor
+from pipeline.stream.health import HealthMonitor, PartitionOffsets, TopicPartition
 
 
 def register_agents(
@@ -28,9 +28,11 @@ def register_agents(
     settings: Settings,
     metrics: PipelineMetrics,
     health: HealthMonitor,
-    classify_stage: ClassifyService,
+    classify_stage: ClassifyService | None,
     detect_stages: Sequence[DetectService],
 ) -> None:
+    """``classify_stage``: None on a worker that detects only (CLASSIFY=0)."""
+
     @app.timer(interval=settings.health_interval)
     async def probe_health() -> None:
         await _probe(settings, classify_stage, detect_stages, metrics, health)
@@ -38,7 +40,7 @@ def register_agents(
 
 async def _probe(
     settings: Settings,
-    classify_stage: ClassifyService,
+    classify_stage: ClassifyService | None,
     detect_stages: Sequence[DetectService],
     metrics: PipelineMetrics,
     health: HealthMonitor,
@@ -47,7 +49,9 @@ async def _probe(
     timeout = max(settings.health_interval, 5.0)
     error = None
     try:
-        offsets = await asyncio.wait_for(classify_stage.offsets(), timeout)
+        offsets: dict[TopicPartition, PartitionOffsets] = {}
+        if classify_stage is not None:
+            offsets.update(await asyncio.wait_for(classify_stage.offsets(), timeout))
         for detect_stage in detect_stages:
             offsets.update(await asyncio.wait_for(detect_stage.offsets(), timeout))
         connected = True

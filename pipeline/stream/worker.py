@@ -55,7 +55,11 @@ def run(settings: Settings) -> int:
     if settings.keep_authors:
         log.warning("KEEP_AUTHORS=1: authors and @mentions are published as they reach the posts topic")
     pseudonymizer = None if settings.keep_authors else Pseudonymizer(load_key())
-    classify_stage = ClassifyService(topics, settings, metrics, engine, pseudonymizer)
+    if settings.classify:
+        classify_stage = ClassifyService(topics, settings, metrics, engine, pseudonymizer)
+    else:
+        classify_stage = None
+        log.warning("CLASSIFY=0: this worker detects only; other workers of the group must classify")
     if settings.detect:
         roles = detect_roles(settings, detector.config)
     else:
@@ -78,14 +82,16 @@ def run(settings: Settings) -> int:
     except OSError as exc:
         print(f"pipeline: cannot serve metrics on port {settings.metrics_port}: {exc}", file=sys.stderr)
         return 2
+    consuming = settings.posts_topic if classify_stage is not None else settings.detect_topic
     print(
-        f"pipeline: worker {settings.app_id} consuming {settings.posts_topic}@{settings.bootstrap}; "
+        f"pipeline: worker {settings.app_id} consuming {consuming}@{settings.bootstrap}; "
         f"metrics on http://127.0.0.1:{port}/metrics, health on /health",
         file=sys.stderr,
         flush=True,
     )
     deadline = StopDeadline(settings.stop_seconds, os._exit, _say)
-    worker = _Worker(deadline, app, classify_stage, *detect_stages, loglevel=settings.log_level, quiet=True)
+    stages = [stage for stage in (classify_stage, *detect_stages) if stage is not None]
+    worker = _Worker(deadline, app, *stages, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
     return 0
 

@@ -169,6 +169,36 @@ def test_a_worker_with_detect_off_classifies_and_leaves_detection_to_the_others(
     assert "DETECT=0: this worker classifies only" in running[0].log_path.read_text()
 
 
+def test_classifying_and_detecting_can_run_in_workers_of_their_own(
+    kafka_bootstrap, workers, scenario, tmp_path
+):
+    # DETECT=0 beside CLASSIFY=0: one worker classifies every post, the other holds every shard and the
+    # merge without reading a post, and the alerts are still the oracle's.
+    running: list = []
+    streamed = stream(
+        kafka_bootstrap,
+        workers,
+        scenario,
+        tmp_path,
+        worker_count=2,
+        speed="max",
+        prefix="apart",
+        detect_partitions=4,
+        environments=[{"DETECT": "0"}, {"CLASSIFY": "0"}],
+        running=running,
+    )
+    assert canonical(streamed) == canonical(scenario.alerts)
+    classifying, detecting = (worker.metrics() for worker in running)
+    assert classifying.get("pipeline_posts_consumed_total", 0) >= scenario.posts
+    assert detecting.get("pipeline_posts_consumed_total", 0) == 0
+    assert classifying.get("pipeline_detect_records_total", 0) == 0
+    assert detecting.get("pipeline_detect_records_total", 0) > 0
+    assert detecting.get("pipeline_detect_owner", 0) == 1  # the merge too
+    log = running[1].log_path.read_text()
+    assert "CLASSIFY=0: this worker detects only" in log
+    assert f"consuming {running[1].topic.removesuffix('.posts')}.detect@" in log
+
+
 def test_sharded_account_alerts_equal_analyze(kafka_bootstrap, workers, accounts_scenario, tmp_path):
     # Deletions, relocations and coordination are per author: each shard holds its authors whole.
     streamed = stream(

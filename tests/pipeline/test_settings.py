@@ -122,3 +122,16 @@ def test_detection_is_on_unless_a_worker_is_told_to_classify_only(monkeypatch):
     main(["worker", "--no-detect"])
     main(["worker"])
     assert [settings.detect for settings in seen] == [False, True]
+
+
+def test_a_worker_can_be_told_to_detect_only_but_not_to_do_nothing(monkeypatch):
+    assert Settings.from_env({}).classify is True
+    assert Settings.from_env({"CLASSIFY": "0"}).classify is False
+    assert Settings.from_env({"CLASSIFY": "0"}, classify=True).classify is True  # the flag wins
+    with pytest.raises(ValueError, match="CLASSIFY=0 and DETECT=0: this worker would do nothing"):
+        Settings.from_env({"CLASSIFY": "0", "DETECT": "0"})
+    seen = []
+    monkeypatch.setattr("pipeline.stream.worker.run", seen.append)
+    main(["worker", "--no-classify"])
+    main(["worker"])
+    assert [settings.classify for settings in seen] == [False, True]

@@ -459,6 +459,15 @@ def test_a_save_whose_folding_has_not_paid_for_it_comes_after_twelve_times_snaps
     assert not schedule.due(longest, idle=False, window_closed=False)
 
 
+def test_a_restart_keeps_the_last_saves_cost() -> None:
+    schedule = SaveSchedule(snapshot_seconds=5.0)
+    schedule.saved(now=100.0, save_cpu=0.4)
+    schedule.folded_cpu = FOLDING_PER_SAVE * 0.4
+    schedule.restart(now=300.0)
+    assert (schedule.last_save, schedule.save_cpu, schedule.folded_cpu) == (300.0, 0.4, 0.0)
+    assert not schedule.due(310.0, idle=True, window_closed=True)  # folding starts again from nothing
+
+
 class CpuClock:
     """A CPU clock that only the test moves (``now``)."""
 
