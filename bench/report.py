@@ -31,6 +31,10 @@ MEASURES: dict[str, str] = {
     "scaling_without_detection": "the same worker counts classifying only (DETECT=0), posts/s",
     "scaling_of_without_detection_share": "workers' CPU a post without detection / with it: "
     "classify + detect against classification alone where it fills every core",
+    "scaling_detect_apart_posts_per_s": "one worker classifying only (DETECT=0) beside one detecting only "
+    "(CLASSIFY=0), classify + detect posts/s",
+    "scaling_detect_apart_of_without_detection_share": "that layout's workers' CPU a post against one "
+    "worker classifying without detection (as scaling_of_without_detection_share)",
     "backlog_posts_per_s": "one worker started on a pre-filled 16-partition topic (iran2009), caught up",
     "backlog_peak_rss_mb": "that worker's peak resident memory (VmHWM), MiB",
 }

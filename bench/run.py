@@ -330,6 +330,22 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
     measured["scaling_of_without_detection_share"] = {
         str(r.workers): round(r.of_without_detection_by_cpu or 0.0, 3) for r in runs
     }
+    # Detection in a worker of its own (CLASSIFY=0) beside one worker classifying only, against that
+    # worker classifying alone (the 1-worker run without detection above).
+    with phases("scaling, 1 worker classifying + 1 detecting only"):
+        (apart,) = scaling_runs(
+            bootstrap, offsets, source=source, messages=messages, partitions=PARTITIONS,
+            worker_counts=[1], detect_partitions=PARTITIONS, work_dir=run.work,
+            broker_pid=broker_pid, posts=sample, detect_workers=1, say=say,
+        )  # fmt: skip
+    alone = next(r for r in runs if r.workers == 1)
+    apart.without_detection_posts_per_s = alone.without_detection_posts_per_s
+    apart.without_detection_cpu_us_per_post = alone.without_detection_cpu_us_per_post
+    measured["scaling_detect_apart_posts_per_s"] = apart.classify_detect_posts_per_s
+    measured["scaling_detect_apart_of_without_detection_share"] = round(
+        apart.of_without_detection_by_cpu or 0.0, 3
+    )
+    notes["scaling_detect_apart_posts_per_s"] = apart.line()
     notes["scaling"] = "; ".join(
         f"{r.workers}w detection done {r.detect_after_classify_s:.1f}s after classification, "
         f"{r.detect_share:.1%} of the workers' CPU, CPU a post {r.cpu_us_per_post:.0f} us "

@@ -74,6 +74,9 @@ class ScalingRun:
     # Snapshots the detect loops saved during the run, and the seconds the saves took (all loops).
     snapshots: float = 0.0
     snapshot_seconds: float = 0.0
+    # Workers that detect only (CLASSIFY=0; --detect-workers) beside the ``workers``, which then only
+    # classify. 0: every worker classifies and detects.
+    detect_workers: int = 0
 
     @property
     def of_without_detection(self) -> float | None:
@@ -92,7 +95,9 @@ class ScalingRun:
         return self.without_detection_cpu_us_per_post / self.cpu_us_per_post
 
     @classmethod
-    def from_timing(cls, workers: int, detect_partitions: int, timing: Timing) -> ScalingRun:
+    def from_timing(
+        cls, workers: int, detect_partitions: int, timing: Timing, detect_workers: int = 0
+    ) -> ScalingRun:
         worker_cores = whole_workers_cores(timing)
         detect = timing.cores.get("detect", 0.0)
         return cls(
@@ -108,6 +113,7 @@ class ScalingRun:
             cpu_us_per_post(worker_cores, timing),
             snapshots=timing.detect_snapshots,
             snapshot_seconds=timing.detect_snapshot_seconds,
+            detect_workers=detect_workers,
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -128,6 +134,7 @@ class ScalingRun:
             "of_without_detection_by_cpu": _rounded(self.of_without_detection_by_cpu, 3),
             "snapshots": self.snapshots,
             "snapshot_seconds": round(self.snapshot_seconds, 2),
+            "detect_workers": self.detect_workers,
         }
 
     def line(self) -> str:
@@ -143,8 +150,9 @@ class ScalingRun:
                 f"{self.without_detection_cpu_us_per_post:.0f} us: "
                 f"{self.of_without_detection_by_cpu:.2f} by CPU"
             )
+        apart = f" classifying + {self.detect_workers} detecting only" if self.detect_workers else ""
         return (
-            f"{self.workers} worker{'s' if self.workers > 1 else ''}, {self.detect_partitions} detect "
+            f"{self.workers} worker{'s' if self.workers > 1 else ''}{apart}, {self.detect_partitions} detect "
             f"partition{'s' if self.detect_partitions > 1 else ''}: classify + detect "
             f"{format_number(self.classify_detect_posts_per_s)}/s, classification alone "
             f"{format_number(self.classify_only_posts_per_s)}/s, detection done "
@@ -168,8 +176,9 @@ def whole_workers_cores(timing: Timing) -> float:
 
 
 def _is_whole_worker(name: str) -> bool:
-    """A CpuMeter name of a whole worker (its event loop and classifier processes): worker1, worker2..."""
-    return name.startswith("worker") and name[len("worker") :].isdigit()
+    """A CpuMeter name of a whole worker (its event loop and classifier processes): worker1, worker2...,
+    or of a worker that detects only: detector1, ..."""
+    return any(name.startswith(kind) and name[len(kind) :].isdigit() for kind in ("worker", "detector"))
 
 
 def final_watermark(messages: list[Message], partitions: int) -> float:
@@ -200,10 +209,12 @@ def scaling_runs(
     broker_pid: int | None,
     posts: int | None = None,
     without_detection: bool = False,
+    detect_workers: int = 0,
     say=lambda message: None,
 ) -> list[ScalingRun]:
     """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``;
-    ``without_detection``: each preceded by a run of the same workers classifying only (``DETECT=0``)."""
+    ``without_detection``: each preceded by a run of the same workers classifying only (``DETECT=0``);
+    ``detect_workers``: detection in that many workers of its own (``CLASSIFY=0``) beside them."""
     posts = len(messages) if posts is None else posts
     counts = partition_counts(messages[:posts], partitions)
     if counts is None:
@@ -219,7 +230,7 @@ def scaling_runs(
             bootstrap, offsets, source=source, name=name, workers=workers, final_watermark=target,
             work_dir=work_dir, timeout=max(300.0, posts / 1000), targets=counts, milestone=counts,
             broker_pid=broker_pid, partitions=partitions, detect_partitions=detect_partitions, settle=True,
-            detect=detect,
+            detect=detect, detect_workers=detect_workers,
         )  # fmt: skip
 
     for workers in worker_counts:
@@ -229,9 +240,10 @@ def scaling_runs(
             alone = rate(timing.posts, timing.classified_seconds)
             alone_cpu = cpu_us_per_post(whole_workers_cores(timing), timing)
             say(f"without detection: {format_number(alone)}/s; cores used: {timing.cpu}")
-        say(f"scaling: {workers} worker(s), {detect_partitions} detect partition(s) ...")
-        timing = timed(workers, f"scaling-{workers}w-{detect_partitions}d", detect=True)
-        run = ScalingRun.from_timing(workers, detect_partitions, timing)
+        apart = f" classifying + {detect_workers} detecting only" if detect_workers else ""
+        say(f"scaling: {workers} worker(s){apart}, {detect_partitions} detect partition(s) ...")
+        timing = timed(workers, f"scaling-{workers}w{detect_workers}d-{detect_partitions}d", detect=True)
+        run = ScalingRun.from_timing(workers, detect_partitions, timing, detect_workers)
         if without_detection:
             run.without_detection_posts_per_s, run.without_detection_cpu_us_per_post = alone, alone_cpu
         say(run.line())
@@ -261,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also time each worker count classifying only (DETECT=0), and report classify + detect as "
         "a share of that: what detection costs where classification fills every core",
     )
+    parser.add_argument(
+        "--detect-workers",
+        type=int,
+        default=0,
+        metavar="K",
+        help="detect in K workers of their own (CLASSIFY=0) while the --workers only classify "
+        "(DETECT=0); 0 (the default): every worker classifies and detects",
+    )
     parser.add_argument("--output", type=Path, default=Path("scaling-results.json"))
     args = parser.parse_args(argv)
     try:
@@ -269,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers {args.workers!r}: whole numbers separated by commas, e.g. 1,2,4")
     if not worker_counts or min(worker_counts) < 1 or args.partitions < 1 or args.posts < 1:
         parser.error("--workers, --partitions and --posts must be at least 1")
+    if args.detect_workers < 0:
+        parser.error("--detect-workers must be 0 or more")
     detect_partitions = args.detect_partitions or args.partitions
     if not 1 <= detect_partitions <= args.partitions:
         parser.error(f"--detect-partitions must be 1..{args.partitions} (at most the posts partitions)")
@@ -296,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs = scaling_runs(
                     bootstrap, offsets, source=source, messages=messages, partitions=args.partitions,
                     worker_counts=worker_counts, detect_partitions=detect_partitions, work_dir=work,
-                    broker_pid=broker.pid(), without_detection=args.without_detection, say=say,
+                    broker_pid=broker.pid(), without_detection=args.without_detection,
+                    detect_workers=args.detect_workers, say=say,
                 )  # fmt: skip
             finally:
                 offsets.close()

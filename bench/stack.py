@@ -357,21 +357,30 @@ def time_pipeline(
     detect_partitions: int = 1,
     settle: bool = False,
     detect: bool = True,
+    detect_workers: int = 0,
 ) -> Timing:
     """``workers`` pipeline workers in one group over the pre-filled ``source`` (``partitions``
-    partitions); stopped at the end. ``settle``: the clock starts once every worker holds posts
-    partitions and every detect partition is held (workers that join one after another rebalance the
-    group a few times first). ``detect=False``: the workers classify only (``DETECT=0``), and the run
-    ends when classification is done."""
+    partitions); stopped at the end. ``settle``: the clock starts once every classifying worker holds
+    posts partitions and every detect partition is held (workers that join one after another rebalance
+    the group a few times first). ``detect=False``: the workers classify only (``DETECT=0``), and the run
+    ends when classification is done. ``detect_workers``: with detection, the ``workers`` classify only
+    and this many more detect only (``CLASSIFY=0``), each in a process of its own."""
     topics = PipelineTopics(name, source, partitions, detect_partitions)
     offsets.create(topics.outputs)
-    environment = {"DETECT": "1" if detect else "0"}
+    detect_apart = detect and detect_workers > 0
+    environment = {"DETECT": "1" if detect and not detect_apart else "0"}
     if settle:  # settling is read from the assignment gauges, which the health probe refreshes this often
         environment["HEALTH_INTERVAL"] = "1"
     running = [
         start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=environment)
         for _ in range(workers)
     ]
+    detect_only = {**environment, "DETECT": "1", "CLASSIFY": "0"}
+    running += [
+        start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=detect_only)
+        for _ in range(detect_workers if detect_apart else 0)
+    ]
+    classifying = running[:workers]
     max_paused = 0.0
     settle_checked = 0.0
 
@@ -386,7 +395,8 @@ def time_pipeline(
                 samples = read_samples(worker.metrics_url)
             except OSError:
                 return False
-            held_posts.append(sample_total(samples, "pipeline_assigned_partitions", topic=source))
+            if worker in classifying:
+                held_posts.append(sample_total(samples, "pipeline_assigned_partitions", topic=source))
             held_detect += sample_total(samples, "pipeline_assigned_partitions", topic=f"{name}.detect")
         expected_detect = detect_partitions if detect else 0
         return min(held_posts) > 0 and sum(held_posts) == partitions and held_detect == expected_detect
@@ -419,16 +429,18 @@ def time_pipeline(
             ready=settled if settle else None,
             cpu=CpuMeter(
                 {
-                    **{f"worker{n + 1}": w.process.pid for n, w in enumerate(running)},
+                    **{f"worker{n + 1}": w.process.pid for n, w in enumerate(classifying)},
                     # The event loop alone (the detect loops, Kafka I/O), without its classifier processes.
-                    **{f"worker{n + 1}-loop": w.process.pid for n, w in enumerate(running)},
+                    **{f"worker{n + 1}-loop": w.process.pid for n, w in enumerate(classifying)},
+                    # Workers that detect only: one process, an event loop without classifier processes.
+                    **{f"detector{n + 1}": w.process.pid for n, w in enumerate(running[workers:])},
                     # Detection proper in all the workers' detect loops (pipeline_detect_cpu_seconds):
                     # part of the loops' figures above.
                     "detect": lambda: _detect_cpu_seconds(running),
                     "broker": broker_pid,
                     "bench": os.getpid(),
                 },
-                alone={"bench", *(f"worker{n + 1}-loop" for n in range(len(running)))},
+                alone={"bench", *(f"worker{n + 1}-loop" for n in range(workers))},
             ),
         )
         # Before the workers stop: VmHWM is the most the process ever held.

@@ -42,6 +42,7 @@ ENVIRONMENT = {
     "keep_authors": "KEEP_AUTHORS",
     "detect": "DETECT",
     "classify": "CLASSIFY",
+    "detect_roles": "DETECT_ROLES",
     "exactly_once": "EXACTLY_ONCE",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
@@ -119,6 +120,11 @@ class Settings:
     # the extra load of one classifying worker. Beside workers with DETECT=0, classifying and detecting
     # capacity are scaled apart, as Kafka Streams deploys sub-topologies apart.
     classify: bool = True
+    # With DETECT_PARTITIONS above 1: which of sharded detection's groups this worker joins, "shards",
+    # "merge" or both (the default). A worker holding the merge alone gives the merge, whose work grows
+    # with the whole cluster's rate, an event loop of its own. Some worker must join each, or no alert
+    # is raised. Ignored with one detect partition (one detector).
+    detect_roles: str = "shards,merge"
     # Exactly once on posts.classified and posts.dead-letter (pipeline/stream/transactions.py): each source
     # partition's output and input offsets go into one Kafka transaction; readers use read_committed. On
     # by default: in make bench it cost no throughput, and read_committed readers see a post up to a
@@ -159,6 +165,11 @@ class Settings:
             raise ValueError(problem)
 
     @property
+    def joins(self) -> frozenset[str]:
+        """The groups of sharded detection this worker joins (DETECT_ROLES): "shards", "merge"."""
+        return frozenset(role.strip() for role in self.detect_roles.split(",") if role.strip())
+
+    @property
     def broker_url(self) -> str:
         return ",".join(f"kafka://{server.strip()}" for server in self.bootstrap.split(","))
 
@@ -196,6 +207,7 @@ def _coerce(name: str, type_name: Any, raw: str) -> Any:
     return raw
 
 
+DETECT_ROLES = ("shards", "merge")
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "critical")
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")  # Kafka's rule for topic names
 _HOST_PORT = re.compile(r"^\[?[A-Za-z0-9.:_-]+\]?:(\d{1,5})$")
@@ -254,6 +266,9 @@ def _problems(settings: Settings) -> Iterator[str]:
         value = getattr(settings, field)
         if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             yield f"{_name(field)}={value!r} must be a finite number of seconds, 0 or more"
+    roles = [role.strip() for role in settings.detect_roles.split(",")]
+    if not set(roles) <= set(DETECT_ROLES) or not any(roles):
+        yield f"{_name('detect_roles')}={settings.detect_roles!r} must be shards, merge or shards,merge"
     if not settings.classify and not settings.detect:
         yield f"{_name('classify')}=0 and {_name('detect')}=0: this worker would do nothing"
     if settings.detect_partitions > settings.posts_partitions:

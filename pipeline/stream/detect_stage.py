@@ -282,7 +282,8 @@ class DetectRole:
 
 
 def detect_roles(settings: Settings, config: DetectorConfig) -> list[DetectRole]:
-    """The detect services a worker runs: the one detector, or the shards and the merge.
+    """The detect services a worker runs: the one detector, or the shards and the merge (those of them
+    that ``DETECT_ROLES`` names).
 
     ``config``: detection's, its ``min_sources`` the posts partitions."""
     topics = snapshot_topics(settings)
@@ -294,7 +295,7 @@ def detect_roles(settings: Settings, config: DetectorConfig) -> list[DetectRole]
         ]
     sources = settings.posts_partitions
     merge = MergeDetection(config, shards)
-    return [
+    roles = [
         DetectRole(
             "shards",
             settings.detect_topic,
@@ -305,6 +306,7 @@ def detect_roles(settings: Settings, config: DetectorConfig) -> list[DetectRole]
         ),
         DetectRole("merge", settings.parts_topic, "merge", topics["merge"], lambda _: merge, True),
     ]
+    return [role for role in roles if role.name in settings.joins]
 
 
 @dataclass

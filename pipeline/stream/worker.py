@@ -62,6 +62,13 @@ def run(settings: Settings) -> int:
         log.warning("CLASSIFY=0: this worker detects only; other workers of the group must classify")
     if settings.detect:
         roles = detect_roles(settings, detector.config)
+        if settings.detect_partitions > 1 and len(roles) == 1:
+            log.warning(
+                "DETECT_ROLES=%s: this worker holds the %s only; another worker must hold the %s",
+                settings.detect_roles,
+                roles[0].name,
+                "merge" if roles[0].is_shards else "shards",
+            )
     else:
         roles = []
         log.warning("DETECT=0: this worker classifies only; another worker of the group must detect")

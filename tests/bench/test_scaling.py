@@ -45,3 +45,14 @@ def test_the_snapshots_the_workers_saved_go_into_the_record_and_the_line():
     record = run.to_record()
     assert record["snapshots"] == 9.0 and record["snapshot_seconds"] == 3.46
     assert "9 snapshots saved in 3.5 s" in run.line()
+
+
+def test_workers_that_only_detect_count_among_the_workers_cpu():
+    measured = timing(100_000, 20.0, worker_cores=1.2, detect_cores=0.3)
+    measured.cores["detector1"] = 0.6  # a CLASSIFY=0 worker: one process, no classifier processes
+    run = ScalingRun.from_timing(2, 4, measured, detect_workers=1)
+    assert run.cpu_us_per_post == pytest.approx(1.8 * 20.0 / 100_000 * 1e6)
+    assert run.detect_share == pytest.approx(0.3 / 1.8)
+    assert run.to_record()["detect_workers"] == 1
+    assert run.line().startswith("2 workers classifying + 1 detecting only, 4 detect partitions:")
+    assert ScalingRun.from_timing(2, 4, timing(100_000, 20.0, 1.8)).to_record()["detect_workers"] == 0

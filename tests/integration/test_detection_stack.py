@@ -199,6 +199,32 @@ def test_classifying_and_detecting_can_run_in_workers_of_their_own(
     assert f"consuming {running[1].topic.removesuffix('.posts')}.detect@" in log
 
 
+def test_the_merge_can_have_a_worker_of_its_own(kafka_bootstrap, workers, scenario, tmp_path):
+    # One worker classifies, one holds the four shards only, one the merge only (DETECT_ROLES).
+    running: list = []
+    streamed = stream(
+        kafka_bootstrap,
+        workers,
+        scenario,
+        tmp_path,
+        worker_count=3,
+        speed="max",
+        prefix="roles",
+        detect_partitions=4,
+        environments=[
+            {"DETECT": "0"},
+            {"CLASSIFY": "0", "DETECT_ROLES": "shards"},
+            {"CLASSIFY": "0", "DETECT_ROLES": "merge"},
+        ],
+        running=running,
+    )
+    assert canonical(streamed) == canonical(scenario.alerts)
+    _, shards, merge = (worker.metrics() for worker in running)
+    assert (shards.get("pipeline_detect_shards", 0), shards.get("pipeline_detect_owner", 0)) == (4, 0)
+    assert (merge.get("pipeline_detect_shards", 0), merge.get("pipeline_detect_owner", 0)) == (0, 1)
+    assert "holds the merge only; another worker must hold the shards" in running[2].log_path.read_text()
+
+
 def test_sharded_account_alerts_equal_analyze(kafka_bootstrap, workers, accounts_scenario, tmp_path):
     # Deletions, relocations and coordination are per author: each shard holds its authors whole.
     streamed = stream(
