@@ -1,7 +1,8 @@
 """Scaling: classify + detect posts/s by worker count, on a topic pre-filled with the stress scenario.
 
     python -m bench.scaling --workers 1,2,4 --partitions 4 [--detect-partitions P] [--posts N]
-                            [--without-detection] [--output scaling-results.json]
+                            [--without-detection] [--detect-workers K] [--merge-worker]
+                            [--output scaling-results.json]
 
 Starts its own broker (as ``make bench`` does), pre-fills a ``--partitions`` topic with the first N posts
 of the stress scenario (``BENCH_POSTS``, default 300,000), then for each worker count starts that many
@@ -16,6 +17,9 @@ and times them over the whole topic, from the first classified record once the g
   the detect loops spent detecting (``pipeline_detect_cpu_seconds``) as a share of the workers' CPU.
   Where classification fills every core, that share is about what detection costs classification:
   classify + detect / classification alone ≈ 1 − share.
+- ``--detect-workers K``: the workers classify only (``DETECT=0``) and K more detect only
+  (``CLASSIFY=0``), each in a process of its own; ``--merge-worker``: one more worker holds the merge
+  alone (``DETECT_ROLES=merge``), the others the shards only. Their CPU counts among the workers'.
 - ``--without-detection``: before each, the same workers classifying only (``DETECT=0``), so what
   detection costs is measured, not estimated: classify + detect as a share of classification with no
   detection beside it (``of_without_detection``). Where the workers fill every core, as on this 2-core
@@ -25,7 +29,9 @@ The figures to beat (issue 20), measured on 16 cores with one partition of ``pos
 detector), 1,000,000 posts in 16 partitions: classification alone 24,077 / 36,832 / 53,545 / 89,886
 posts/s with 1 / 2 / 4 / 8 workers; classify + detect 24,077 / 36,099 / 51,557 / 55,483. With 8 workers
 on 16 cores, classify + detect should reach at least 0.9 of classification alone. A bigger machine is
-asked with, e.g., ``--workers 1,2,4,8 --partitions 16 --posts 1000000``.
+asked with, e.g., ``--workers 1,2,4,8 --partitions 16 --posts 1000000 --without-detection``, then
+the same with ``--merge-worker`` (the merge off the classifying workers' event loops) and with
+``--detect-workers 3 --merge-worker`` (all of detection apart).
 
 ``make bench`` runs :func:`scaling_runs` on its own pre-filled topic (1, 2 and 4 workers).
 """
@@ -77,6 +83,8 @@ class ScalingRun:
     # Workers that detect only (CLASSIFY=0; --detect-workers) beside the ``workers``, which then only
     # classify. 0: every worker classifies and detects.
     detect_workers: int = 0
+    # One more worker held the merge alone (--merge-worker; DETECT_ROLES=merge), the others the shards.
+    merge_worker: bool = False
 
     @property
     def of_without_detection(self) -> float | None:
@@ -96,7 +104,12 @@ class ScalingRun:
 
     @classmethod
     def from_timing(
-        cls, workers: int, detect_partitions: int, timing: Timing, detect_workers: int = 0
+        cls,
+        workers: int,
+        detect_partitions: int,
+        timing: Timing,
+        detect_workers: int = 0,
+        merge_worker: bool = False,
     ) -> ScalingRun:
         worker_cores = whole_workers_cores(timing)
         detect = timing.cores.get("detect", 0.0)
@@ -114,6 +127,7 @@ class ScalingRun:
             snapshots=timing.detect_snapshots,
             snapshot_seconds=timing.detect_snapshot_seconds,
             detect_workers=detect_workers,
+            merge_worker=merge_worker,
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -135,6 +149,7 @@ class ScalingRun:
             "snapshots": self.snapshots,
             "snapshot_seconds": round(self.snapshot_seconds, 2),
             "detect_workers": self.detect_workers,
+            "merge_worker": self.merge_worker,
         }
 
     def line(self) -> str:
@@ -150,7 +165,7 @@ class ScalingRun:
                 f"{self.without_detection_cpu_us_per_post:.0f} us: "
                 f"{self.of_without_detection_by_cpu:.2f} by CPU"
             )
-        apart = f" classifying + {self.detect_workers} detecting only" if self.detect_workers else ""
+        apart = layout(self.detect_workers, self.merge_worker)
         return (
             f"{self.workers} worker{'s' if self.workers > 1 else ''}{apart}, {self.detect_partitions} detect "
             f"partition{'s' if self.detect_partitions > 1 else ''}: classify + detect "
@@ -160,6 +175,13 @@ class ScalingRun:
             f"{self.detect_share:.1%} of the workers' CPU ({self.snapshots:.0f} snapshots saved in "
             f"{self.snapshot_seconds:.1f} s); cores used: {self.cpu}{without}"
         )
+
+
+def layout(detect_workers: int, merge_worker: bool) -> str:
+    """How detection was placed beside the classifying workers, for the lines ("" where every worker
+    classifies and detects)."""
+    text = f" classifying + {detect_workers} detecting only" if detect_workers else ""
+    return text + (" + 1 holding the merge only" if merge_worker else "")
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
@@ -210,11 +232,13 @@ def scaling_runs(
     posts: int | None = None,
     without_detection: bool = False,
     detect_workers: int = 0,
+    merge_worker: bool = False,
     say=lambda message: None,
 ) -> list[ScalingRun]:
     """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``;
     ``without_detection``: each preceded by a run of the same workers classifying only (``DETECT=0``);
-    ``detect_workers``: detection in that many workers of its own (``CLASSIFY=0``) beside them."""
+    ``detect_workers``: detection in that many workers of its own (``CLASSIFY=0``) beside them;
+    ``merge_worker``: the merge in one more worker of its own, the others holding the shards only."""
     posts = len(messages) if posts is None else posts
     counts = partition_counts(messages[:posts], partitions)
     if counts is None:
@@ -230,7 +254,7 @@ def scaling_runs(
             bootstrap, offsets, source=source, name=name, workers=workers, final_watermark=target,
             work_dir=work_dir, timeout=max(300.0, posts / 1000), targets=counts, milestone=counts,
             broker_pid=broker_pid, partitions=partitions, detect_partitions=detect_partitions, settle=True,
-            detect=detect, detect_workers=detect_workers,
+            detect=detect, detect_workers=detect_workers, merge_worker=merge_worker,
         )  # fmt: skip
 
     for workers in worker_counts:
@@ -240,10 +264,11 @@ def scaling_runs(
             alone = rate(timing.posts, timing.classified_seconds)
             alone_cpu = cpu_us_per_post(whole_workers_cores(timing), timing)
             say(f"without detection: {format_number(alone)}/s; cores used: {timing.cpu}")
-        apart = f" classifying + {detect_workers} detecting only" if detect_workers else ""
+        apart = layout(detect_workers, merge_worker)
         say(f"scaling: {workers} worker(s){apart}, {detect_partitions} detect partition(s) ...")
-        timing = timed(workers, f"scaling-{workers}w{detect_workers}d-{detect_partitions}d", detect=True)
-        run = ScalingRun.from_timing(workers, detect_partitions, timing, detect_workers)
+        name = f"scaling-{workers}w{detect_workers}d{int(merge_worker)}m-{detect_partitions}d"
+        timing = timed(workers, name, detect=True)
+        run = ScalingRun.from_timing(workers, detect_partitions, timing, detect_workers, merge_worker)
         if without_detection:
             run.without_detection_posts_per_s, run.without_detection_cpu_us_per_post = alone, alone_cpu
         say(run.line())
@@ -281,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         help="detect in K workers of their own (CLASSIFY=0) while the --workers only classify "
         "(DETECT=0); 0 (the default): every worker classifies and detects",
     )
+    parser.add_argument(
+        "--merge-worker",
+        action="store_true",
+        help="hold the merge in one more worker of its own (CLASSIFY=0 DETECT_ROLES=merge), the other "
+        "workers holding the shards only (needs --detect-partitions above 1)",
+    )
     parser.add_argument("--output", type=Path, default=Path("scaling-results.json"))
     args = parser.parse_args(argv)
     try:
@@ -294,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     detect_partitions = args.detect_partitions or args.partitions
     if not 1 <= detect_partitions <= args.partitions:
         parser.error(f"--detect-partitions must be 1..{args.partitions} (at most the posts partitions)")
+    if args.merge_worker and detect_partitions == 1:
+        parser.error("--merge-worker needs a merge: --detect-partitions (or --partitions) above 1")
 
     def say(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)
@@ -319,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                     bootstrap, offsets, source=source, messages=messages, partitions=args.partitions,
                     worker_counts=worker_counts, detect_partitions=detect_partitions, work_dir=work,
                     broker_pid=broker.pid(), without_detection=args.without_detection,
-                    detect_workers=args.detect_workers, say=say,
+                    detect_workers=args.detect_workers, merge_worker=args.merge_worker, say=say,
                 )  # fmt: skip
             finally:
                 offsets.close()

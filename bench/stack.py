@@ -358,27 +358,32 @@ def time_pipeline(
     settle: bool = False,
     detect: bool = True,
     detect_workers: int = 0,
+    merge_worker: bool = False,
 ) -> Timing:
     """``workers`` pipeline workers in one group over the pre-filled ``source`` (``partitions``
     partitions); stopped at the end. ``settle``: the clock starts once every classifying worker holds
     posts partitions and every detect partition is held (workers that join one after another rebalance
     the group a few times first). ``detect=False``: the workers classify only (``DETECT=0``), and the run
     ends when classification is done. ``detect_workers``: with detection, the ``workers`` classify only
-    and this many more detect only (``CLASSIFY=0``), each in a process of its own."""
+    and this many more detect only (``CLASSIFY=0``), each in a process of its own. ``merge_worker``:
+    with detection, one more worker holds the merge alone (``CLASSIFY=0 DETECT_ROLES=merge``), and the
+    others hold the shards only."""
     topics = PipelineTopics(name, source, partitions, detect_partitions)
     offsets.create(topics.outputs)
     detect_apart = detect and detect_workers > 0
+    merge_apart = detect and merge_worker
     environment = {"DETECT": "1" if detect and not detect_apart else "0"}
     if settle:  # settling is read from the assignment gauges, which the health probe refreshes this often
         environment["HEALTH_INTERVAL"] = "1"
+    if merge_apart:
+        environment["DETECT_ROLES"] = "shards"
+    layout = [environment] * workers
+    layout += [{**environment, "DETECT": "1", "CLASSIFY": "0"}] * (detect_workers if detect_apart else 0)
+    if merge_apart:
+        layout.append({**environment, "DETECT": "1", "CLASSIFY": "0", "DETECT_ROLES": "merge"})
     running = [
-        start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=environment)
-        for _ in range(workers)
-    ]
-    detect_only = {**environment, "DETECT": "1", "CLASSIFY": "0"}
-    running += [
-        start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=detect_only)
-        for _ in range(detect_workers if detect_apart else 0)
+        start_worker(bootstrap, topics, work_dir, exactly_once=exactly_once, environment=settings)
+        for settings in layout
     ]
     classifying = running[:workers]
     max_paused = 0.0

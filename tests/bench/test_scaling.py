@@ -56,3 +56,11 @@ def test_workers_that_only_detect_count_among_the_workers_cpu():
     assert run.to_record()["detect_workers"] == 1
     assert run.line().startswith("2 workers classifying + 1 detecting only, 4 detect partitions:")
     assert ScalingRun.from_timing(2, 4, timing(100_000, 20.0, 1.8)).to_record()["detect_workers"] == 0
+
+
+def test_a_merge_worker_is_named_in_the_record_and_the_line():
+    run = ScalingRun.from_timing(2, 4, timing(100_000, 20.0, 1.8), detect_workers=0, merge_worker=True)
+    assert run.to_record()["merge_worker"] is True
+    assert run.line().startswith("2 workers + 1 holding the merge only, 4 detect partitions:")
+    apart = ScalingRun.from_timing(2, 4, timing(100_000, 20.0, 1.8), detect_workers=3, merge_worker=True)
+    assert apart.line().startswith("2 workers classifying + 3 detecting only + 1 holding the merge only,")
