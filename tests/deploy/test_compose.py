@@ -24,7 +24,7 @@ from tests.support import REPO
 COMPOSE_FILE = REPO / "docker-compose.yml"
 PROMETHEUS_FILE = REPO / "deploy" / "prometheus" / "prometheus.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
-SERVICES = ("kafka", "worker", "replay", "prometheus", "alertmanager", "grafana")
+SERVICES = ("kafka", "worker", "detector", "replay", "prometheus", "alertmanager", "grafana")
 WORKER_METRICS_PORT = 9108
 REPLAY_METRICS_PORT = 9109
 # Written by another change; until it lands Docker creates an empty directory and Grafana shows no dashboard.
@@ -131,7 +131,24 @@ def test_worker_can_be_scaled(services):
     assert _environment(worker)["METRICS_PORT"] == str(WORKER_METRICS_PORT)
 
 
-@pytest.mark.parametrize("name", ["kafka", "worker", "prometheus", "alertmanager", "grafana"])
+def test_the_detector_detects_only_and_starts_only_with_its_profile(services):
+    # `docker compose up` alone must keep starting the stack as before: workers that classify and detect.
+    worker, detector = services["worker"], services["detector"]
+    assert detector["profiles"] == ["detect-apart"] and "profiles" not in worker
+    assert detector["command"] == ["pipeline", "worker", "--no-classify"]
+    assert detector["image"] == worker["image"]
+    assert "ports" not in detector and "container_name" not in detector  # --scale detector=N
+    worker_env, detector_env = _environment(worker), _environment(detector)
+    assert worker_env["DETECT"] == "${WORKER_DETECT:-1}"
+    assert detector_env["DETECT"] == "1"
+    assert detector_env["DETECT_ROLES"] == "${DETECTOR_ROLES:-shards,merge}"
+    # Everything else as the workers: one deployment, one DETECT_PARTITIONS, one pseudonym key.
+    shared = {key: value for key, value in detector_env.items() if key not in ("DETECT", "DETECT_ROLES")}
+    assert shared == {key: value for key, value in worker_env.items() if key != "DETECT"}
+    assert detector["healthcheck"] == worker["healthcheck"]
+
+
+@pytest.mark.parametrize("name", ["kafka", "worker", "detector", "prometheus", "alertmanager", "grafana"])
 def test_long_running_services_have_a_healthcheck(services, name):
     healthcheck = services[name].get("healthcheck")
     assert healthcheck, f"{name} has no healthcheck"
@@ -293,15 +310,20 @@ def test_package_data_covers_the_data_files():
 
 
 @pytest.mark.parametrize(
-    ("job_name", "service", "port"),
-    [("pipeline", "worker", WORKER_METRICS_PORT), ("replay", "replay", REPLAY_METRICS_PORT)],
+    ("job_name", "service_names", "port"),
+    [
+        ("pipeline", ["worker", "detector"], WORKER_METRICS_PORT),
+        ("replay", ["replay"], REPLAY_METRICS_PORT),
+    ],
 )
-def test_prometheus_discovers_every_compose_replica(prometheus_config, services, job_name, service, port):
+def test_prometheus_discovers_every_compose_replica(
+    prometheus_config, services, job_name, service_names, port
+):
     job = _job(prometheus_config, job_name)
     discovered = job.get("dns_sd_configs") or []
     assert discovered, f"job {job_name}: compose replicas need dns_sd_configs (a static name is one target)"
     names = [name for config in discovered for name in config["names"]]
-    assert names == [service]
+    assert names == service_names
     assert set(names) <= set(services), "DNS names must be compose service names"
     for config in discovered:
         assert config.get("type", "SRV") == "A"
@@ -366,7 +388,7 @@ def test_docker_compose_interpolates_speed_and_feed():
 
 COMPOSE_KAFKA = REPO / "deploy" / "kafka" / "compose-kafka.sh"
 ACLS = REPO / "deploy" / "kafka" / "acls.sh"
-SECURE_CLIENTS = {"worker": "worker", "replay": "replay"}  # service -> Kafka user
+SECURE_CLIENTS = {"worker": "worker", "detector": "worker", "replay": "replay"}  # service -> Kafka user
 
 
 def _secrets(service: dict[str, Any]) -> set[str]:
