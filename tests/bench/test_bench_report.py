@@ -47,6 +47,8 @@ def measured(**changes):
         "scaling_detect_cpu_share": {"1": 0.0814, "2": 0.0932},
         "scaling_without_detection": {"1": 8000.0, "2": 9800.0},
         "scaling_of_without_detection_share": {"1": 0.8712, "2": 0.9},
+        "scaling_detect_apart_posts_per_s": 7400.0,
+        "scaling_detect_apart_of_without_detection_share": 0.89,
         "backlog_posts_per_s": 9000.0,
         "backlog_peak_rss_mb": 180.04,
     }
@@ -108,6 +110,8 @@ def test_results_have_exactly_the_required_keys_and_types():
         "scaling_detect_cpu_share",
         "scaling_without_detection",
         "scaling_of_without_detection_share",
+        "scaling_detect_apart_posts_per_s",
+        "scaling_detect_apart_of_without_detection_share",
         "backlog_posts_per_s",
         "backlog_peak_rss_mb",
         "machine",

@@ -28,7 +28,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from feed import parse_ts, read_feed
-from feed.model import Deletion
+from feed.model import DELETION_KIND, Deletion
 from feed.pseudonyms import Pseudonymizer, load_key
 from feed.reader import feed_item
 from pipeline.analyze import analyze
@@ -243,12 +243,15 @@ def classified_figures(
 
 
 def _post_id(value: bytes | None) -> str | None:
-    """The id of a post record; None for the junk some tests put on the input topic."""
+    """The id of a post record; None for the junk some tests put on the input topic, and for a deletion
+    notice (it carries the id of the post it deletes: counted, it looked like that post sent twice)."""
     try:
         record = orjson.loads(value or b"")
     except orjson.JSONDecodeError:
         return None
-    post_id = record.get("id") if isinstance(record, dict) else None
+    if not isinstance(record, dict) or record.get("kind") == DELETION_KIND:
+        return None
+    post_id = record.get("id")
     return post_id if isinstance(post_id, str) else None
 
 
@@ -724,6 +727,105 @@ def test_sharded_detection_loses_nothing_when_the_merge_holder_is_killed(
         assert victim_shards >= 1
         # The merge and the victim's shards were taken over from their snapshots, not started afresh.
         assert len(figures["detect_restores_logged"]) >= 1 + victim_shards, figures["detect_restores_logged"]
+        assert figures["posts_lost"] == 0
+        assert figures["unknown_ids_on_output"] == 0
+        assert_alerts_equal(figures)
+    finally:
+        stop_all(running)
+
+
+# --------------------------------------------------------------------------------------------------
+# 3a'. Detection in workers of its own (CLASSIFY=0 beside DETECT=0): the detecting worker holding the
+# merge is killed, the other takes over, and a new one joins while the replay goes on.
+
+
+@pytest.mark.timeout(420)
+def test_a_detecting_only_worker_killed_mid_stream_is_taken_over_and_loses_nothing(
+    kafka_bootstrap, kafka, scenario, tmp_path
+):
+    name = fresh_name("apart")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HEALTH_INTERVAL", "1")
+        env.setenv("SNAPSHOT_SECONDS", "1")  # snapshots before the kill: the take-overs restore them
+
+        def detecting() -> RunningWorker:
+            return start_worker(
+                kafka_bootstrap, name, tmp_path, partitions=PARTITIONS, detect_partitions=PARTITIONS,
+                environment={"CLASSIFY": "0"},
+            )  # fmt: skip
+
+        classifying = start_worker(
+            kafka_bootstrap, name, tmp_path, partitions=PARTITIONS, detect_partitions=PARTITIONS,
+            environment={"DETECT": "0"},
+        )  # fmt: skip
+        detectors = [detecting(), detecting()]
+    running = [classifying, *detectors]
+    detect_topic, parts_topic = f"{name}.detect", f"{name}.parts"
+    try:
+        wait_until(
+            lambda: (
+                assigned(classifying, name + ".posts") == PARTITIONS
+                and sorted(assigned(w, detect_topic) for w in detectors) == [2, 2]
+                and sum(assigned(w, parts_topic) for w in detectors) == 1
+            ),
+            timeout=120,
+            interval=0.5,
+            what="the posts on the classifying worker, the shards and the merge on the detecting ones",
+        )
+        victim = next(w for w in detectors if assigned(w, parts_topic) == 1)
+        survivor = next(w for w in detectors if w is not victim)
+        sender = start_replay(
+            kafka_bootstrap, classifying.topic, scenario.feed, tmp_path / "replay", "--speed", "max"
+        )
+        wait_until(
+            lambda: classifying.consumed() >= scenario.posts / 2,
+            timeout=180,
+            interval=0.05,
+            what="the classifying worker to consume half of the feed",
+        )
+        victim.process.kill()
+        killed_at = time.monotonic()
+        victim.process.wait(timeout=30)
+        alerts_cut = sum(kafka.end_offsets(victim.alerts_topic).values())
+        wait_until(
+            lambda: assigned(survivor, detect_topic) == PARTITIONS and assigned(survivor, parts_topic) == 1,
+            timeout=180,
+            interval=0.5,
+            what="the surviving detecting worker to hold every shard and the merge",
+        )
+        taken_over = time.monotonic()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("HEALTH_INTERVAL", "1")
+            env.setenv("SNAPSHOT_SECONDS", "1")
+            running.append(detecting())  # a rebalance of the shards while the replay may still run
+        finish(sender)
+        caught_up = wait_caught_up(kafka, [classifying, survivor, running[-1]], scenario)
+
+        readings = [labelled(w) for w in (classifying, survivor, running[-1])]
+        figures: dict[str, Any] = {
+            "posts": scenario.posts,
+            "alerts_on_topic_at_kill": alerts_cut,
+            "posts_consumed_by_the_detecting_workers": [
+                sample_total(r, "pipeline_posts_consumed_total") for r in readings[1:]
+            ],
+            "detect_records_of_the_classifying_worker": sample_total(
+                readings[0], "pipeline_detect_records_total"
+            ),
+            "kill_to_shards_and_merge_reassigned_s": round(taken_over - killed_at, 2),
+            "kill_to_caught_up_s": round(caught_up - killed_at, 2),
+        }
+        figures.update(classified_figures(kafka, classifying, scenario))
+        figures.update(
+            compare_alerts(streamed_alerts(kafka, classifying, scenario), scenario, cut=alerts_cut)
+        )
+        figures["detect_gaps_logged"] = detect_gaps(tmp_path)
+        figures["detect_restores_logged"] = worker_log_lines(tmp_path, "detector restored", "read again")
+        report(tmp_path, "detecting_only_worker_killed", figures)
+
+        # The merge and the victim's two shards were taken over from their snapshots, not started afresh.
+        assert len(figures["detect_restores_logged"]) >= 3, figures["detect_restores_logged"]
+        assert figures["posts_consumed_by_the_detecting_workers"] == [0, 0]
+        assert figures["detect_records_of_the_classifying_worker"] == 0
         assert figures["posts_lost"] == 0
         assert figures["unknown_ids_on_output"] == 0
         assert_alerts_equal(figures)
