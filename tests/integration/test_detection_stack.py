@@ -83,6 +83,27 @@ def canonical(alerts: list[dict]) -> list[bytes]:
     return sorted(orjson.dumps(alert, option=orjson.OPT_SORT_KEYS) for alert in alerts)
 
 
+def stream_layout(
+    kafka_bootstrap,
+    workers,
+    scenario: Scenario,
+    tmp_path,
+    *,
+    prefix: str,
+    detect_partitions: int,
+    environments: list[dict[str, str]],
+) -> tuple[list[dict[str, float]], list]:
+    """One worker per entry of ``environments`` at max speed: asserts their alerts are the oracle's;
+    returns each worker's metrics at the end, and the workers."""
+    running: list = []
+    streamed = stream(
+        kafka_bootstrap, workers, scenario, tmp_path, worker_count=len(environments), speed="max",
+        prefix=prefix, detect_partitions=detect_partitions, environments=environments, running=running,
+    )  # fmt: skip
+    assert canonical(streamed) == canonical(scenario.alerts)
+    return [worker.metrics() for worker in running], running
+
+
 def test_the_oracle_raises_alerts_on_this_scenario(scenario):
     assert {alert["type"] for alert in scenario.alerts} >= {"outage", "filtering", "surge"}
 
@@ -147,21 +168,10 @@ def test_a_worker_with_detect_off_classifies_and_leaves_detection_to_the_others(
     kafka_bootstrap, workers, scenario, tmp_path
 ):
     # DETECT=0: a classifying worker beside one that detects (its shards and the merge all on the other).
-    running: list = []
-    streamed = stream(
-        kafka_bootstrap,
-        workers,
-        scenario,
-        tmp_path,
-        worker_count=2,
-        speed="max",
-        prefix="nodetect",
-        detect_partitions=2,
+    (classifying, detecting), running = stream_layout(
+        kafka_bootstrap, workers, scenario, tmp_path, prefix="nodetect", detect_partitions=2,
         environments=[{"DETECT": "0"}, {}],
-        running=running,
-    )
-    assert canonical(streamed) == canonical(scenario.alerts)
-    classifying, detecting = (worker.metrics() for worker in running)
+    )  # fmt: skip
     assert classifying.get("pipeline_posts_consumed_total", 0) > 0  # it took its share of the posts
     assert detecting.get("pipeline_posts_consumed_total", 0) > 0
     assert classifying.get("pipeline_detect_records_total", 0) == 0
@@ -174,21 +184,10 @@ def test_classifying_and_detecting_can_run_in_workers_of_their_own(
 ):
     # DETECT=0 beside CLASSIFY=0: one worker classifies every post, the other holds every shard and the
     # merge without reading a post, and the alerts are still the oracle's.
-    running: list = []
-    streamed = stream(
-        kafka_bootstrap,
-        workers,
-        scenario,
-        tmp_path,
-        worker_count=2,
-        speed="max",
-        prefix="apart",
-        detect_partitions=4,
+    (classifying, detecting), running = stream_layout(
+        kafka_bootstrap, workers, scenario, tmp_path, prefix="apart", detect_partitions=4,
         environments=[{"DETECT": "0"}, {"CLASSIFY": "0"}],
-        running=running,
-    )
-    assert canonical(streamed) == canonical(scenario.alerts)
-    classifying, detecting = (worker.metrics() for worker in running)
+    )  # fmt: skip
     assert classifying.get("pipeline_posts_consumed_total", 0) >= scenario.posts
     assert detecting.get("pipeline_posts_consumed_total", 0) == 0
     assert classifying.get("pipeline_detect_records_total", 0) == 0
@@ -201,25 +200,14 @@ def test_classifying_and_detecting_can_run_in_workers_of_their_own(
 
 def test_the_merge_can_have_a_worker_of_its_own(kafka_bootstrap, workers, scenario, tmp_path):
     # One worker classifies, one holds the four shards only, one the merge only (DETECT_ROLES).
-    running: list = []
-    streamed = stream(
-        kafka_bootstrap,
-        workers,
-        scenario,
-        tmp_path,
-        worker_count=3,
-        speed="max",
-        prefix="roles",
-        detect_partitions=4,
+    (_, shards, merge), running = stream_layout(
+        kafka_bootstrap, workers, scenario, tmp_path, prefix="roles", detect_partitions=4,
         environments=[
             {"DETECT": "0"},
             {"CLASSIFY": "0", "DETECT_ROLES": "shards"},
             {"CLASSIFY": "0", "DETECT_ROLES": "merge"},
         ],
-        running=running,
-    )
-    assert canonical(streamed) == canonical(scenario.alerts)
-    _, shards, merge = (worker.metrics() for worker in running)
+    )  # fmt: skip
     assert (shards.get("pipeline_detect_shards", 0), shards.get("pipeline_detect_owner", 0)) == (4, 0)
     assert (merge.get("pipeline_detect_shards", 0), merge.get("pipeline_detect_owner", 0)) == (0, 1)
     assert "holds the merge only; another worker must hold the shards" in running[2].log_path.read_text()
