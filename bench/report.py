@@ -101,7 +101,8 @@ def build_results(measured: Mapping[str, Any], machine: Mapping[str, Any]) -> di
             digits = 3 if key.endswith("_share") else 1
             results[key] = {str(workers): round(float(v), digits) for workers, v in sorted(value.items())}
         else:
-            results[key] = round(float(value), 2 if key.endswith("_ms") else 1)
+            digits = 2 if key.endswith("_ms") else 3 if key.endswith("_share") else 1
+            results[key] = round(float(value), digits)
     results["machine"] = dict(machine)
     for name, (numerator, denominator) in RATIOS.items():
         below = float(measured[denominator])

@@ -48,7 +48,7 @@ def measured(**changes):
         "scaling_without_detection": {"1": 8000.0, "2": 9800.0},
         "scaling_of_without_detection_share": {"1": 0.8712, "2": 0.9},
         "scaling_detect_apart_posts_per_s": 7400.0,
-        "scaling_detect_apart_of_without_detection_share": 0.89,
+        "scaling_detect_apart_of_without_detection_share": 0.8912,
         "backlog_posts_per_s": 9000.0,
         "backlog_peak_rss_mb": 180.04,
     }
@@ -254,3 +254,11 @@ def test_partition_last_timestamps_are_each_partitions_latest_record():
     assert partition_last_timestamps(messages, 4) == expected
     assert len(set(expected)) > 1  # the partitions do end at different times here
     assert partition_last_timestamps([*messages, Message("x", b"{}", None, 0)], 4) is None
+
+
+def test_a_share_keeps_three_digits_and_a_rate_one():
+    results = build_results(measured(), MACHINE)
+    assert results["scaling_detect_apart_of_without_detection_share"] == 0.891
+    assert results["scaling_of_without_detection_share"] == {"1": 0.871, "2": 0.9}
+    assert results["scaling_detect_apart_posts_per_s"] == 7400.0
+    assert results["e2e_latency_p50_ms"] == 12.35
