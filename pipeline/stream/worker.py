@@ -15,7 +15,7 @@ from prometheus_client import ProcessCollector
 
 from feed.pseudonyms import Pseudonymizer, load_key
 from pipeline import runtime
-from pipeline.detect import Detector
+from pipeline.detect import Detector, DetectorConfig
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
 from pipeline.stream import kafka_clients
@@ -48,20 +48,12 @@ def run(settings: Settings) -> int:
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition
     # happens to be read first (see pipeline/detect).
-    detector = Detector(settings.detector_config(min_sources=settings.posts_partitions))
-    engine = make_engine(settings.fault_engine_error, detector=detector)
+    detector_config = settings.detector_config(min_sources=settings.posts_partitions)
     health = HealthMonitor(stall_seconds=settings.stall_seconds, interval=settings.health_interval)
     topics = declare_topics(app, settings)
-    if settings.keep_authors:
-        log.warning("KEEP_AUTHORS=1: authors and @mentions are published as they reach the posts topic")
-    pseudonymizer = None if settings.keep_authors else Pseudonymizer(load_key())
-    if settings.classify:
-        classify_stage = ClassifyService(topics, settings, metrics, engine, pseudonymizer)
-    else:
-        classify_stage = None
-        log.warning("CLASSIFY=0: this worker detects only; other workers of the group must classify")
+    classify_stage = _classify_stage(settings, topics, metrics, detector_config)
     if settings.detect:
-        roles = detect_roles(settings, detector.config)
+        roles = detect_roles(settings, detector_config)
         if settings.detect_partitions > 1 and len(roles) == 1:
             log.warning(
                 "DETECT_ROLES=%s: this worker holds the %s only; another worker must hold the %s",
@@ -101,6 +93,25 @@ def run(settings: Settings) -> int:
     worker = _Worker(deadline, app, *stages, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # returns or exits once Ctrl-C / SIGTERM has stopped the app
     return 0
+
+
+def _classify_stage(
+    settings: Settings,
+    topics: dict[str, faust.TopicT],
+    metrics: PipelineMetrics,
+    detector_config: DetectorConfig,
+) -> ClassifyService | None:
+    """The classify stage, or None on a worker that detects only (CLASSIFY=0). Only a classifying worker
+    loads the pseudonym key: detection sees authors as the classify stage wrote them, pseudonymous, so a
+    detecting-only worker has no key to lose."""
+    if not settings.classify:
+        log.warning("CLASSIFY=0: this worker detects only; other workers of the group must classify")
+        return None
+    engine = make_engine(settings.fault_engine_error, detector=Detector(detector_config))
+    if settings.keep_authors:
+        log.warning("KEEP_AUTHORS=1: authors and @mentions are published as they reach the posts topic")
+    pseudonymizer = None if settings.keep_authors else Pseudonymizer(load_key())
+    return ClassifyService(topics, settings, metrics, engine, pseudonymizer)
 
 
 class _Worker(faust.Worker):

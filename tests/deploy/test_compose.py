@@ -142,9 +142,15 @@ def test_the_detector_detects_only_and_starts_only_with_its_profile(services):
     assert worker_env["DETECT"] == "${WORKER_DETECT:-1}"
     assert detector_env["DETECT"] == "1"
     assert detector_env["DETECT_ROLES"] == "${DETECTOR_ROLES:-shards,merge}"
-    # Everything else as the workers: one deployment, one DETECT_PARTITIONS, one pseudonym key.
+    # Everything else as the workers (one deployment, one DETECT_PARTITIONS, the same Kafka user) but the
+    # pseudonym key, which a worker that detects only never loads: it is not given one.
     shared = {key: value for key, value in detector_env.items() if key not in ("DETECT", "DETECT_ROLES")}
-    assert shared == {key: value for key, value in worker_env.items() if key != "DETECT"}
+    assert shared == {
+        key: value for key, value in worker_env.items() if key not in ("DETECT", "AUTHOR_KEY_FILE")
+    }
+    assert worker_env["AUTHOR_KEY_FILE"] == "/run/secrets/author_key"
+    assert _secrets(detector) == {"kafka_ca", "kafka_worker_password"}
+    assert detector_env["KAFKA_SECURITY"] == "sasl_ssl" and "KAFKA_PASSWORD" not in detector_env
     assert detector["healthcheck"] == worker["healthcheck"]
 
 
@@ -388,7 +394,7 @@ def test_docker_compose_interpolates_speed_and_feed():
 
 COMPOSE_KAFKA = REPO / "deploy" / "kafka" / "compose-kafka.sh"
 ACLS = REPO / "deploy" / "kafka" / "acls.sh"
-SECURE_CLIENTS = {"worker": "worker", "detector": "worker", "replay": "replay"}  # service -> Kafka user
+SECURE_CLIENTS = {"worker": "worker", "replay": "replay"}  # service -> Kafka user
 
 
 def _secrets(service: dict[str, Any]) -> set[str]:

@@ -183,10 +183,12 @@ def test_classifying_and_detecting_can_run_in_workers_of_their_own(
     kafka_bootstrap, workers, scenario, tmp_path
 ):
     # DETECT=0 beside CLASSIFY=0: one worker classifies every post, the other holds every shard and the
-    # merge without reading a post, and the alerts are still the oracle's.
+    # merge without reading a post, and the alerts are still the oracle's. The detecting worker is given
+    # no pseudonym key and a key file it could neither read nor create: it must never need one.
+    no_key = {"AUTHOR_KEY": "", "AUTHOR_KEY_FILE": "/proc/no-such-directory/author.key"}
     (classifying, detecting), running = stream_layout(
         kafka_bootstrap, workers, scenario, tmp_path, prefix="apart", detect_partitions=4,
-        environments=[{"DETECT": "0"}, {"CLASSIFY": "0"}],
+        environments=[{"DETECT": "0"}, {"CLASSIFY": "0", **no_key}],
     )  # fmt: skip
     assert classifying.get("pipeline_posts_consumed_total", 0) >= scenario.posts
     assert detecting.get("pipeline_posts_consumed_total", 0) == 0
