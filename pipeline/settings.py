@@ -167,7 +167,7 @@ class Settings:
     @property
     def joins(self) -> frozenset[str]:
         """The groups of sharded detection this worker joins (DETECT_ROLES): "shards", "merge"."""
-        return frozenset(role.strip() for role in self.detect_roles.split(",") if role.strip())
+        return frozenset(_role_names(self.detect_roles))
 
     @property
     def broker_url(self) -> str:
@@ -245,6 +245,11 @@ FLAGS = {
 }
 
 
+def _role_names(value: str) -> list[str]:
+    """DETECT_ROLES as names, blanks kept: "shards, merge" -> ["shards", "merge"]; "" -> [""]."""
+    return [role.strip() for role in value.split(",")]
+
+
 def _name(field: str) -> str:
     flag = FLAGS.get(field)
     return f"{ENVIRONMENT[field]} ({flag})" if flag else ENVIRONMENT[field]
@@ -266,8 +271,7 @@ def _problems(settings: Settings) -> Iterator[str]:
         value = getattr(settings, field)
         if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             yield f"{_name(field)}={value!r} must be a finite number of seconds, 0 or more"
-    roles = [role.strip() for role in settings.detect_roles.split(",")]
-    if not set(roles) <= set(DETECT_ROLES) or not any(roles):
+    if not set(_role_names(settings.detect_roles)) <= set(DETECT_ROLES):
         yield f"{_name('detect_roles')}={settings.detect_roles!r} must be shards, merge or shards,merge"
     if not settings.classify and not settings.detect:
         yield f"{_name('classify')}=0 and {_name('detect')}=0: this worker would do nothing"

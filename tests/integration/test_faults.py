@@ -355,6 +355,15 @@ def stop_all(workers: list[RunningWorker]) -> None:
         worker.stop(timeout=30)
 
 
+def sigkill(kafka: Kafka, victim: RunningWorker) -> tuple[float, int]:
+    """Kills ``victim`` with SIGKILL (no flush, no commit, no leaving the group) and waits for it; returns
+    when it was killed (monotonic) and the end offset of the alerts topic then."""
+    victim.process.kill()
+    killed_at = time.monotonic()
+    victim.process.wait(timeout=30)
+    return killed_at, sum(kafka.end_offsets(victim.alerts_topic).values())
+
+
 # --------------------------------------------------------------------------------------------------
 # 1. kill -9 mid-stream, then a new worker in the same group.
 
@@ -380,10 +389,7 @@ def test_a_worker_killed_mid_stream_and_restarted_loses_nothing(
             interval=0.05,
             what="the worker to consume 40% of the feed",
         )
-        first.process.kill()  # SIGKILL: no flush, no commit, no leaving the group
-        killed_at = time.monotonic()
-        first.process.wait(timeout=30)
-        alerts_cut = sum(kafka.end_offsets(first.alerts_topic).values())
+        killed_at, alerts_cut = sigkill(kafka, first)
         checkpoint = detector_checkpoint(kafka, name)
         group = f"{name}-app-classify"
         committed_at_kill = sum(kafka.committed(group, first.topic).values())
@@ -590,10 +596,7 @@ def test_when_one_of_three_workers_is_killed_the_others_take_over(
             interval=0.05,
             what="the workers to consume a third of the feed",
         )
-        victim.process.kill()
-        killed_at = time.monotonic()
-        victim.process.wait(timeout=30)
-        alerts_cut = sum(kafka.end_offsets(victim.alerts_topic).values())
+        killed_at, alerts_cut = sigkill(kafka, victim)
         checkpoint = detector_checkpoint(kafka, name)
 
         wait_until(
@@ -688,10 +691,7 @@ def test_sharded_detection_loses_nothing_when_the_merge_holder_is_killed(
             interval=0.05,
             what="the workers to consume half of the feed",
         )
-        victim.process.kill()
-        killed_at = time.monotonic()
-        victim.process.wait(timeout=30)
-        alerts_cut = sum(kafka.end_offsets(victim.alerts_topic).values())
+        killed_at, alerts_cut = sigkill(kafka, victim)
         wait_until(
             lambda: (
                 sum(assigned(w, detect_topic) for w in survivors) == PARTITIONS
@@ -783,10 +783,7 @@ def test_a_detecting_only_worker_killed_mid_stream_is_taken_over_and_loses_nothi
             interval=0.05,
             what="the classifying worker to consume half of the feed",
         )
-        victim.process.kill()
-        killed_at = time.monotonic()
-        victim.process.wait(timeout=30)
-        alerts_cut = sum(kafka.end_offsets(victim.alerts_topic).values())
+        killed_at, alerts_cut = sigkill(kafka, victim)
         wait_until(
             lambda: assigned(survivor, detect_topic) == PARTITIONS and assigned(survivor, parts_topic) == 1,
             timeout=180,
