@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak faults secrets
+.PHONY: help install system-deps kafka-jars kafka-start kafka-stop kafka-status lint format prom-check compose-check unit test demo seed-feed clean bench soak faults secrets device-bundle
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -83,8 +83,11 @@ soak: install ## one worker under a long max-speed replay on its own broker (SOA
 faults: install ## every fault test FAULTS_RUNS times (10) on a real broker: per case runs, alerts equal, posts lost, duplicates, recovery; writes faults-results.json
 	$(PY) scripts/faults.py
 
+device-bundle: install ## pack a JRE, the Kafka jars and Python 3.12 wheels into .device/ for the 16-core scaling run (scripts/device/scaling.sh)
+	bash scripts/device/bundle.sh
+
 seed-feed: $(VENV)/.installed ## rebuild replay/data/seed_feed.jsonl from the seed documents
 	$(PY) -m replay build-seed-feed
 
 clean: kafka-stop ## stop the broker and remove .venv, .kafka and caches
-	rm -rf $(VENV) .kafka .pipeline-data .demo .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .kafka .pipeline-data .demo .device .pytest_cache .ruff_cache *.egg-info
