@@ -2,7 +2,7 @@
 
     python -m bench.scaling --workers 1,2,4 --partitions 4 [--detect-partitions P] [--posts N]
                             [--without-detection] [--detect-workers K] [--merge-worker]
-                            [--output scaling-results.json]
+                            [--layout LAYOUT ...] [--output scaling-results.json]
 
 Starts its own broker (as ``make bench`` does), pre-fills a ``--partitions`` topic with the first N posts
 of the stress scenario (``BENCH_POSTS``, default 300,000), then for each worker count starts that many
@@ -20,10 +20,13 @@ and times them over the whole topic, from the first classified record once the g
 - ``--detect-workers K``: the workers classify only (``DETECT=0``) and K more detect only
   (``CLASSIFY=0``), each in a process of its own; ``--merge-worker``: one more worker holds the merge
   alone (``DETECT_ROLES=merge``), the others the shards only. Their CPU counts among the workers'.
-- ``--without-detection``: before each, the same workers classifying only (``DETECT=0``), so what
-  detection costs is measured, not estimated: classify + detect as a share of classification with no
-  detection beside it (``of_without_detection``). Where the workers fill every core, as on this 2-core
-  machine with one worker and its two classifier processes, that is the issue's ratio.
+  ``--layout`` (repeatable) times several layouts over one pre-filled topic instead: ``default``,
+  ``merge-worker``, ``detect-workers=K`` or ``detect-workers=K,merge-worker``.
+- ``--without-detection``: before each worker count, the same workers classifying only (``DETECT=0``;
+  once for all the layouts), so what detection costs is measured, not estimated: classify + detect as a
+  share of classification with no detection beside it (``of_without_detection``). Where the workers
+  fill every core, as on this 2-core machine with one worker and its two classifier processes, that is
+  the issue's ratio.
 
 The figures to beat (issue 20), measured on 16 cores with one partition of ``posts.detect`` (the single
 detector), 1,000,000 posts in 16 partitions: classification alone 24,077 / 36,832 / 53,545 / 89,886
@@ -42,6 +45,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +181,32 @@ class ScalingRun:
         )
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where detection runs beside the classifying workers: ``detect_workers`` workers that detect only
+    (0: every worker classifies and detects), and ``merge_worker``: the merge in one worker of its own."""
+
+    detect_workers: int = 0
+    merge_worker: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Layout:
+        """``default``, ``merge-worker``, ``detect-workers=K`` or ``detect-workers=K,merge-worker``;
+        ValueError names what is wrong."""
+        detect_workers, merge_worker = 0, False
+        for token in (t.strip() for t in text.split(",")):
+            if token == "merge-worker":
+                merge_worker = True
+            elif token.startswith("detect-workers=") and token.partition("=")[2].isdigit():
+                detect_workers = int(token.partition("=")[2])
+            elif token != "default":
+                raise ValueError(f"{token!r} is not default, merge-worker or detect-workers=K")
+        return cls(detect_workers, merge_worker)
+
+    def __str__(self) -> str:
+        return layout(self.detect_workers, self.merge_worker).strip() or "every worker classifies and detects"
+
+
 def layout(detect_workers: int, merge_worker: bool) -> str:
     """How detection was placed beside the classifying workers, for the lines ("" where every worker
     classifies and detects)."""
@@ -233,12 +263,16 @@ def scaling_runs(
     without_detection: bool = False,
     detect_workers: int = 0,
     merge_worker: bool = False,
+    layouts: Sequence[Layout] | None = None,
     say=lambda message: None,
 ) -> list[ScalingRun]:
     """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``;
     ``without_detection``: each preceded by a run of the same workers classifying only (``DETECT=0``);
     ``detect_workers``: detection in that many workers of its own (``CLASSIFY=0``) beside them;
-    ``merge_worker``: the merge in one more worker of its own, the others holding the shards only."""
+    ``merge_worker``: the merge in one more worker of its own, the others holding the shards only.
+    ``layouts``: instead of those two, one run per layout for each worker count, on the same topic; the
+    run without detection, the same for every layout, is made once per worker count."""
+    layouts = list(layouts) if layouts else [Layout(detect_workers, merge_worker)]
     posts = len(messages) if posts is None else posts
     counts = partition_counts(messages[:posts], partitions)
     if counts is None:
@@ -249,12 +283,12 @@ def scaling_runs(
         target = final_watermark(messages, partitions)
     runs = []
 
-    def timed(workers: int, name: str, detect: bool) -> Timing:
+    def timed(workers: int, name: str, detect: bool, placed: Layout = Layout()) -> Timing:
         return time_pipeline(
             bootstrap, offsets, source=source, name=name, workers=workers, final_watermark=target,
             work_dir=work_dir, timeout=max(300.0, posts / 1000), targets=counts, milestone=counts,
             broker_pid=broker_pid, partitions=partitions, detect_partitions=detect_partitions, settle=True,
-            detect=detect, detect_workers=detect_workers, merge_worker=merge_worker,
+            detect=detect, detect_workers=placed.detect_workers, merge_worker=placed.merge_worker,
         )  # fmt: skip
 
     for workers in worker_counts:
@@ -264,15 +298,19 @@ def scaling_runs(
             alone = rate(timing.posts, timing.classified_seconds)
             alone_cpu = cpu_us_per_post(whole_workers_cores(timing), timing)
             say(f"without detection: {format_number(alone)}/s; cores used: {timing.cpu}")
-        apart = layout(detect_workers, merge_worker)
-        say(f"scaling: {workers} worker(s){apart}, {detect_partitions} detect partition(s) ...")
-        name = f"scaling-{workers}w{detect_workers}d{int(merge_worker)}m-{detect_partitions}d"
-        timing = timed(workers, name, detect=True)
-        run = ScalingRun.from_timing(workers, detect_partitions, timing, detect_workers, merge_worker)
-        if without_detection:
-            run.without_detection_posts_per_s, run.without_detection_cpu_us_per_post = alone, alone_cpu
-        say(run.line())
-        runs.append(run)
+        for placed in layouts:
+            apart = layout(placed.detect_workers, placed.merge_worker)
+            say(f"scaling: {workers} worker(s){apart}, {detect_partitions} detect partition(s) ...")
+            placement = f"{placed.detect_workers}d{int(placed.merge_worker)}m"
+            name = f"scaling-{workers}w{placement}-{detect_partitions}d"
+            timing = timed(workers, name, detect=True, placed=placed)
+            run = ScalingRun.from_timing(
+                workers, detect_partitions, timing, placed.detect_workers, placed.merge_worker
+            )
+            if without_detection:
+                run.without_detection_posts_per_s, run.without_detection_cpu_us_per_post = alone, alone_cpu
+            say(run.line())
+            runs.append(run)
     return runs
 
 
@@ -312,6 +350,16 @@ def main(argv: list[str] | None = None) -> int:
         help="hold the merge in one more worker of its own (CLASSIFY=0 DETECT_ROLES=merge), the other "
         "workers holding the shards only (needs --detect-partitions above 1)",
     )
+    parser.add_argument(
+        "--layout",
+        action="append",
+        default=[],
+        metavar="LAYOUT",
+        help="time this layout too, on the same pre-filled topic (repeatable; instead of "
+        "--detect-workers and --merge-worker): default, merge-worker, detect-workers=K or "
+        "detect-workers=K,merge-worker; with --without-detection, the run without detection is made "
+        "once per worker count for all of them",
+    )
     parser.add_argument("--output", type=Path, default=Path("scaling-results.json"))
     args = parser.parse_args(argv)
     try:
@@ -322,10 +370,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--workers, --partitions and --posts must be at least 1")
     if args.detect_workers < 0:
         parser.error("--detect-workers must be 0 or more")
+    layouts = []
+    for text in args.layout:
+        try:
+            layouts.append(Layout.parse(text))
+        except ValueError as exc:
+            parser.error(f"--layout {text!r}: {exc}")
+    if layouts and (args.detect_workers or args.merge_worker):
+        parser.error("--layout replaces --detect-workers and --merge-worker: give the layouts alone")
+    layouts = layouts or [Layout(args.detect_workers, args.merge_worker)]
     detect_partitions = args.detect_partitions or args.partitions
     if not 1 <= detect_partitions <= args.partitions:
         parser.error(f"--detect-partitions must be 1..{args.partitions} (at most the posts partitions)")
-    if args.merge_worker and detect_partitions == 1:
+    if any(placed.merge_worker for placed in layouts) and detect_partitions == 1:
         parser.error("--merge-worker needs a merge: --detect-partitions (or --partitions) above 1")
 
     def say(message: str) -> None:
@@ -352,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                     bootstrap, offsets, source=source, messages=messages, partitions=args.partitions,
                     worker_counts=worker_counts, detect_partitions=detect_partitions, work_dir=work,
                     broker_pid=broker.pid(), without_detection=args.without_detection,
-                    detect_workers=args.detect_workers, merge_worker=args.merge_worker, say=say,
+                    layouts=layouts, say=say,
                 )  # fmt: skip
             finally:
                 offsets.close()

@@ -2,8 +2,8 @@
 # The scaling run on the 16-core device machine (no Java, no Maven, no internet), from what
 # scripts/device/bundle.sh packed into .device/:
 #
-#   run(carry=[".device"], timeout_s=590,
-#       command="bash scripts/device/scaling.sh --workers 1,8 --partitions 16 --posts 1000000 --without-detection")
+#   run(carry=[".device"], timeout_s=590, command="bash scripts/device/scaling.sh --workers 8,1
+#       --partitions 16 --posts 1000000 --without-detection --layout default --layout merge-worker")
 #
 # Unpacks the JRE and the Kafka jars, installs the carried wheels into a folder of their own (numpy and
 # scipy are the machine's own: checked first, so a machine without them costs seconds, not a run), then

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scaling import ScalingRun
+from bench.scaling import Layout, ScalingRun, main
 from bench.stack import Timing
 
 
@@ -64,3 +64,35 @@ def test_a_merge_worker_is_named_in_the_record_and_the_line():
     assert run.line().startswith("2 workers + 1 holding the merge only, 4 detect partitions:")
     apart = ScalingRun.from_timing(2, 4, timing(100_000, 20.0, 1.8), detect_workers=3, merge_worker=True)
     assert apart.line().startswith("2 workers classifying + 3 detecting only + 1 holding the merge only,")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("default", Layout(0, False)),
+        ("merge-worker", Layout(0, True)),
+        ("detect-workers=3", Layout(3, False)),
+        ("detect-workers=3,merge-worker", Layout(3, True)),
+        (" merge-worker , detect-workers=2 ", Layout(2, True)),
+    ],
+)
+def test_a_layout_is_read_from_its_text(text, expected):
+    assert Layout.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "merge", "detect-workers=", "detect-workers=-1", "detect-workers=x"])
+def test_a_layout_that_is_not_one_is_refused_with_what_is_wrong(text):
+    with pytest.raises(ValueError, match="is not default, merge-worker or detect-workers=K"):
+        Layout.parse(text)
+
+
+def test_layouts_replace_the_single_layout_flags_and_a_bad_one_is_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["--layout", "merge-worker", "--detect-workers", "2"])
+    assert "--layout replaces --detect-workers and --merge-worker" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--layout", "default", "--layout", "merge"])
+    assert "--layout 'merge': 'merge' is not default" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--layout", "default", "--layout", "merge-worker", "--partitions", "1"])
+    assert "--merge-worker needs a merge" in capsys.readouterr().err

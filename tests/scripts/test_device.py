@@ -73,7 +73,8 @@ def test_the_bundle_fits_and_runs_the_scaling_bench_with_what_it_carries(tmp_pat
 
     ran = run(
         SCALING_SH,
-        "--workers", "1", "--partitions", "2", "--posts", "20000",
+        "--workers", "1", "--partitions", "2", "--posts", "20000", "--without-detection",
+        "--layout", "default", "--layout", "merge-worker",
         env={
             "DEVICE_BUNDLE": str(bundle),
             "DEVICE_HOME": str(home),
@@ -92,4 +93,7 @@ def test_the_bundle_fits_and_runs_the_scaling_bench_with_what_it_carries(tmp_pat
     # The bench returns only once the worker has classified every post and detection has reached the
     # end of the feed. (So few posts can all be classified before the group settles, and the clock, which
     # starts then, times none: the rates of a run this small are not asserted.)
-    assert [timed["workers"] for timed in results["runs"]] == [1]
+    runs = results["runs"]
+    assert [(r["workers"], r["merge_worker"]) for r in runs] == [(1, False), (1, True)]
+    # One run without detection serves both layouts.
+    assert runs[0]["without_detection_posts_per_s"] == runs[1]["without_detection_posts_per_s"]
