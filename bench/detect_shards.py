@@ -101,7 +101,7 @@ def time_sharded(obs: list[tuple[Observation, str]], sources: int, shards: int) 
     decoded = 0
     started = time.perf_counter()
     for _, raw in ordered:
-        part = Part.from_bytes(raw, merge.signed_cuts())
+        part = Part.from_bytes(raw, merge.signed_cuts(), merge.sample_cuts())
         decoded += sum(len(window.signed) for window in part.windows)
         alerts += merge.absorb(part)
     merge_seconds = time.perf_counter() - started

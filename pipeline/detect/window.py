@@ -112,23 +112,26 @@ class Window:
         self.sample.sort()
         return self.sample[:size]
 
-    def dump(self) -> dict[str, Any]:
+    def dump(self, samples: bool = True) -> dict[str, Any]:
         """JSON-ready with no work per post in Python: the sample as its tuples, the coordination sample
-        as columns (see :func:`signed_to_columns`)."""
-        return {
+        as columns (see :func:`signed_to_columns`); ``samples=False``: without the two samples, for a
+        caller that writes them apart (pipeline.detect.sharded.Part)."""
+        dumped = {
             "start": self.start,
             "vol": self.vol,
             "terms": self.terms,
             "evasions": self.evasions,
             "cats": self.cats,
-            "sample": self.sample,
+            "sample": self.sample if samples else [],
             "cut": self.cut,
             "deleted": self.deleted,
             "moved": self.moved,
-            "signed": signed_to_columns(self.signed),
-            "signed_cut": self.signed_cut,
-            "resolved": None if self.resolved is None else [list(row) for row in self.resolved],
         }
+        if samples:
+            dumped["signed"] = signed_to_columns(self.signed)
+        dumped["signed_cut"] = self.signed_cut
+        dumped["resolved"] = None if self.resolved is None else [list(row) for row in self.resolved]
+        return dumped
 
     @classmethod
     def load(

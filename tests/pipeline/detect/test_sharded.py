@@ -10,7 +10,8 @@ import pytest
 import zstandard
 
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
-from pipeline.detect.sharded import MergeDetector, Part, ShardDetector
+from pipeline.detect import sharded as sharded_module
+from pipeline.detect.sharded import CHUNK_POSTS, MergeDetector, Part, ShardDetector
 from pipeline.engine import Engine
 from replay.generate import generate
 from tests.pipeline.detect.test_accounts import tactics_stream
@@ -101,7 +102,7 @@ def sharded(
             part = queue.pop(0)
             if through_bytes is not None:
                 sent = part
-                part = Part.from_bytes(sent.to_bytes(), merge.signed_cuts())
+                part = Part.from_bytes(sent.to_bytes(), merge.signed_cuts(), merge.sample_cuts())
                 through_bytes[0] += sum(len(window.signed) for window in sent.windows)
                 through_bytes[1] += sum(len(window.signed) for window in part.windows)
             alerts.extend(merge.absorb(part))
@@ -267,6 +268,77 @@ def test_a_part_is_zstd_and_a_part_of_the_earlier_zlib_format_is_still_read():
     for junk in (raw[:-3], b"\x28\xb5\x2f\xfd junk", earlier[:-3], b"not a part"):
         with pytest.raises(ValueError, match="not a detection part"):
             Part.from_bytes(junk)
+
+
+def closed_part(posts: int, config: DetectorConfig) -> Part:
+    """A shard's part holding one closed window of ``posts`` posts of new accounts."""
+    shard = ShardDetector(config)
+    t0 = 1244764800.0
+    for n in range(posts):
+        ts = t0 + n * 0.01  # all in one window
+        shard.push(
+            Observation(ts, "IR", ("tehran",), ("other",), (), 0, f"u{n}", ts - 60, (n,), f"text {n}"),
+            f"p{n}",
+        )
+    shard.push(Observation(t0 + 5000, "IR", ("w",), ("other",), (), 0), "last")
+    part = shard.take()
+    assert part is not None
+    return part
+
+
+def test_a_part_holds_its_samples_in_chunks_and_the_merge_parses_only_those_under_its_cuts(monkeypatch):
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0, sample_size=600, coordination_sample=1500)
+    part = closed_part(2000, config)
+    (window,) = [w for w in part.windows if w.signed]
+    signed, sample = sorted(window.signed), sorted(window.sample)
+    assert len(signed) == 1500 and len(sample) == 600  # three chunks of the one, two of the other
+    raw = part.to_bytes()
+    back = Part.from_bytes(raw)
+    assert [w.dump() for w in back.windows] == [w.dump() for w in part.windows]
+
+    parsed: list[bytes] = []
+    loads = sharded_module.orjson.loads
+    monkeypatch.setattr(sharded_module.orjson, "loads", lambda data: parsed.append(data) or loads(data))
+    signed_cut, sample_cut = signed[CHUNK_POSTS + 10][0], sample[CHUNK_POSTS - 1][0]
+    cut = Part.from_bytes(raw, {window.start: signed_cut}, {window.start: sample_cut})
+    (cut_window,) = [w for w in cut.windows if w.start == window.start]
+    assert cut_window.signed == [row for row in signed if row[0] <= signed_cut]
+    assert cut_window.sample == [row for row in sample if row[0] <= sample_cut]
+    # The header, then the first sample chunk (the second starts above its cut), then the first two
+    # coordination chunks (the third starts above its cut).
+    assert len(parsed) == 1 + 1 + 2
+
+
+def test_a_part_written_all_as_json_by_the_earlier_version_is_still_read():
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0, sample_size=600, coordination_sample=1500)
+    part = closed_part(700, config)
+    earlier = zstandard.compress(
+        orjson.dumps(
+            {
+                "shard": part.shard,
+                "offset": part.offset,
+                "windows": [window.dump() for window in part.windows],
+                "progress": part.progress.to_list(),
+                "late_posts": part.late_posts,
+                "late_deletions": part.late_deletions,
+            }
+        )
+    )
+    back = Part.from_bytes(earlier)
+    assert [w.dump() for w in back.windows] == [w.dump() for w in part.windows]
+    assert (back.shard, back.progress, back.offset) == (part.shard, part.progress, part.offset)
+
+
+def test_a_chunk_that_points_outside_its_part_is_refused():
+    config = DetectorConfig(min_sources=1, lateness_seconds=0.0, sample_size=600, coordination_sample=1500)
+    raw = zstandard.decompress(closed_part(700, config).to_bytes())
+    size = int.from_bytes(raw[4:8], "big")
+    header = orjson.loads(raw[8 : 8 + size])
+    header["windows"][0]["signed_chunks"][0][2] += len(raw)  # a length past the end
+    forged = orjson.dumps(header)
+    data = zstandard.compress(raw[:4] + len(forged).to_bytes(4, "big") + forged + raw[8 + size :])
+    with pytest.raises(ValueError, match=r"chunk at \d+\+\d+ is outside the part"):
+        Part.from_bytes(data)
 
 
 def test_a_shard_reports_progress_by_the_second_and_exactly_when_idle():
