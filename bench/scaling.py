@@ -284,12 +284,18 @@ def scaling_runs(
     runs = []
 
     def timed(workers: int, name: str, detect: bool, placed: Layout = Layout()) -> Timing:
-        return time_pipeline(
+        timing = time_pipeline(
             bootstrap, offsets, source=source, name=name, workers=workers, final_watermark=target,
             work_dir=work_dir, timeout=max(300.0, posts / 1000), targets=counts, milestone=counts,
             broker_pid=broker_pid, partitions=partitions, detect_partitions=detect_partitions, settle=True,
             detect=detect, detect_workers=placed.detect_workers, merge_worker=placed.merge_worker,
         )  # fmt: skip
+        if not timing.posts:
+            say(
+                f"{name}: no post was timed (the clock starts once the group has settled, and every post "
+                "was classified before that): its rates read 0; give more --posts"
+            )
+        return timing
 
     for workers in worker_counts:
         if without_detection:

@@ -95,5 +95,7 @@ def test_the_bundle_fits_and_runs_the_scaling_bench_with_what_it_carries(tmp_pat
     # starts then, times none: the rates of a run this small are not asserted.)
     runs = results["runs"]
     assert [(r["workers"], r["merge_worker"]) for r in runs] == [(1, False), (1, True)]
+    # A run that timed nothing says so, rather than leaving rates of 0 to be read as measured.
+    assert all(r["posts"] > 0 for r in runs) or "no post was timed" in ran.stderr
     # One run without detection serves both layouts.
     assert runs[0]["without_detection_posts_per_s"] == runs[1]["without_detection_posts_per_s"]
