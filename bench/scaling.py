@@ -203,9 +203,6 @@ class Layout:
                 raise ValueError(f"{token!r} is not default, merge-worker or detect-workers=K")
         return cls(detect_workers, merge_worker)
 
-    def __str__(self) -> str:
-        return layout(self.detect_workers, self.merge_worker).strip() or "every worker classifies and detects"
-
 
 def layout(detect_workers: int, merge_worker: bool) -> str:
     """How detection was placed beside the classifying workers, for the lines ("" where every worker
@@ -382,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
             layouts.append(Layout.parse(text))
         except ValueError as exc:
             parser.error(f"--layout {text!r}: {exc}")
+    if len(set(layouts)) < len(layouts):
+        # Each layout's consumer groups are named after it: a second run of one would find its posts
+        # committed already.
+        parser.error(f"--layout: a layout is given twice ({', '.join(args.layout)})")
     if layouts and (args.detect_workers or args.merge_worker):
         parser.error("--layout replaces --detect-workers and --merge-worker: give the layouts alone")
     layouts = layouts or [Layout(args.detect_workers, args.merge_worker)]

@@ -94,5 +94,8 @@ def test_layouts_replace_the_single_layout_flags_and_a_bad_one_is_named(capsys):
         main(["--layout", "default", "--layout", "merge"])
     assert "--layout 'merge': 'merge' is not default" in capsys.readouterr().err
     with pytest.raises(SystemExit):
+        main(["--layout", "merge-worker", "--layout", "detect-workers=0,merge-worker"])
+    assert "a layout is given twice" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         main(["--layout", "default", "--layout", "merge-worker", "--partitions", "1"])
     assert "--merge-worker needs a merge" in capsys.readouterr().err
