@@ -69,7 +69,7 @@ from bench.broker import INTERRUPTED, KAFKA_VERSION, REPO, Broker, Offsets
 from bench.classify_speed import classify_batch_seconds, engine_classify_seconds
 from bench.replay_throughput import replay_max
 from bench.report import MEASURES, build_results, format_number, format_table, percentile, rate
-from bench.scaling import scaling_runs
+from bench.scaling import Layout, scaling_runs
 from bench.stack import (
     CpuMeter,
     measure_latency,
@@ -336,7 +336,7 @@ def _kafka_phases(bootstrap: str, offsets: Offsets, run: Run, broker_pid: int | 
         (apart,) = scaling_runs(
             bootstrap, offsets, source=source, messages=messages, partitions=PARTITIONS,
             worker_counts=[1], detect_partitions=PARTITIONS, work_dir=run.work,
-            broker_pid=broker_pid, posts=sample, detect_workers=1, say=say,
+            broker_pid=broker_pid, posts=sample, layouts=[Layout(detect_workers=1)], say=say,
         )  # fmt: skip
     alone = next(r for r in runs if r.workers == 1)
     apart.without_detection_posts_per_s = alone.without_detection_posts_per_s

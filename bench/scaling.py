@@ -258,18 +258,12 @@ def scaling_runs(
     broker_pid: int | None,
     posts: int | None = None,
     without_detection: bool = False,
-    detect_workers: int = 0,
-    merge_worker: bool = False,
-    layouts: Sequence[Layout] | None = None,
+    layouts: Sequence[Layout] = (Layout(),),
     say=lambda message: None,
 ) -> list[ScalingRun]:
-    """One timed run per worker count over the first ``posts`` posts (default: all) of ``source``;
-    ``without_detection``: each preceded by a run of the same workers classifying only (``DETECT=0``);
-    ``detect_workers``: detection in that many workers of its own (``CLASSIFY=0``) beside them;
-    ``merge_worker``: the merge in one more worker of its own, the others holding the shards only.
-    ``layouts``: instead of those two, one run per layout for each worker count, on the same topic; the
-    run without detection, the same for every layout, is made once per worker count."""
-    layouts = list(layouts) if layouts else [Layout(detect_workers, merge_worker)]
+    """For each worker count, one timed run per layout over the first ``posts`` posts (default: all) of
+    ``source``; ``without_detection``: each worker count first timed with the workers classifying only
+    (``DETECT=0``), once for all the layouts (it is the same for each)."""
     posts = len(messages) if posts is None else posts
     counts = partition_counts(messages[:posts], partitions)
     if counts is None:

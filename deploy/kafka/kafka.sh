@@ -2,6 +2,7 @@
 # Runs a real single-node Apache Kafka (KRaft, broker+controller) on 127.0.0.1 without Docker.
 #
 #   deploy/kafka/kafka.sh install   resolve the broker jars from Maven Central into the cache
+#   deploy/kafka/kafka.sh libs      install, then print KAFKA_VERSION=<version> and KAFKA_LIBS=<folder>
 #   deploy/kafka/kafka.sh start     install, format storage if needed, start, wait for metadata;
 #                                   the LAST line printed is KAFKA_BOOTSTRAP=127.0.0.1:<port>
 #   deploy/kafka/kafka.sh stop      stop the broker started from $KAFKA_DATA; no process is left
@@ -347,6 +348,7 @@ status() {
 
 case "${1:-}" in
   install) install_jars; say "Kafka $KAFKA_VERSION jars in $KAFKA_LIBS" ;;
+  libs) install_jars; printf 'KAFKA_VERSION=%s\nKAFKA_LIBS=%s\n' "$KAFKA_VERSION" "$KAFKA_LIBS" ;;
   start) start ;;
   stop) stop ;;
   status) status ;;

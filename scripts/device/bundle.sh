@@ -16,14 +16,12 @@
 #
 #   DEVICE_PYTHON_VERSION [3.12]   the device's Python, for the wheels
 #   DEVICE_BUNDLE [.device]        where to pack it
-#   KAFKA_VERSION [4.1.1]          KAFKA_LIBS [~/.cache/iran2009/kafka-<version>] (make kafka-jars fills it)
+#   KAFKA_VERSION, KAFKA_LIBS      as deploy/kafka/kafka.sh (its `libs` resolves the jars if missing)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${DEVICE_BUNDLE:-$repo/.device}"
 py_version="${DEVICE_PYTHON_VERSION:-3.12}"
-kafka_version="${KAFKA_VERSION:-4.1.1}"
-kafka_libs="${KAFKA_LIBS:-${XDG_CACHE_HOME:-$HOME/.cache}/iran2009/kafka-$kafka_version}"
 budget_bytes=$((64 * 1024 * 1024))
 
 say() { echo "device-bundle: $*" >&2; }
@@ -31,8 +29,11 @@ die() { say "$*"; exit 1; }
 
 command -v jlink >/dev/null 2>&1 || die "jlink not found: install a JDK 17+ (Debian: openjdk-17-jdk-headless)"
 [ -x "$repo/.venv/bin/pip" ] || die "no .venv: run make install first"
-[ -f "$kafka_libs/kafka_2.13-$kafka_version.jar" ] ||
-  die "no Kafka $kafka_version jars in $kafka_libs: run make kafka-jars first"
+kafka_version="" kafka_libs=""
+while IFS='=' read -r key value; do
+  case "$key" in KAFKA_VERSION) kafka_version="$value" ;; KAFKA_LIBS) kafka_libs="$value" ;; esac
+done < <(bash "$repo/deploy/kafka/kafka.sh" libs)
+[ -n "$kafka_version" ] && [ -n "$kafka_libs" ] || die "deploy/kafka/kafka.sh libs named no Kafka jars"
 
 rm -rf "$out/jre.tar.xz" "$out/kafka.tar.xz" "$out/wheels" "$out/bin"  # only what it writes
 mkdir -p "$out/bin" "$out/wheels"
