@@ -89,6 +89,8 @@ class ScalingRun:
     detect_workers: int = 0
     # One more worker held the merge alone (--merge-worker; DETECT_ROLES=merge), the others the shards.
     merge_worker: bool = False
+    # Cores the garbage collector took in the workers' event loops (pipeline_gc_seconds_total).
+    gc_cores: float = 0.0
 
     @property
     def of_without_detection(self) -> float | None:
@@ -132,6 +134,7 @@ class ScalingRun:
             snapshot_seconds=timing.detect_snapshot_seconds,
             detect_workers=detect_workers,
             merge_worker=merge_worker,
+            gc_cores=timing.cores.get("gc", 0.0),
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -154,6 +157,7 @@ class ScalingRun:
             "snapshot_seconds": round(self.snapshot_seconds, 2),
             "detect_workers": self.detect_workers,
             "merge_worker": self.merge_worker,
+            "gc_cores": round(self.gc_cores, 3),
         }
 
     def line(self) -> str:

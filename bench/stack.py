@@ -441,7 +441,10 @@ def time_pipeline(
                     **{f"detector{n + 1}": w.process.pid for n, w in enumerate(running[workers:])},
                     # Detection proper in all the workers' detect loops (pipeline_detect_cpu_seconds):
                     # part of the loops' figures above.
-                    "detect": lambda: _detect_cpu_seconds(running),
+                    "detect": lambda: _summed(running, "pipeline_detect_cpu_seconds_total"),
+                    # The collector in the workers' event loops (pipeline_gc_seconds_total): part of the
+                    # loops' figures (and of detect's, where it ran inside detection).
+                    "gc": lambda: _summed(running, "pipeline_gc_seconds_total"),
                     "broker": broker_pid,
                     "bench": os.getpid(),
                 },
@@ -465,12 +468,13 @@ def time_pipeline(
             worker.stop()
 
 
-def _detect_cpu_seconds(workers: Sequence[Worker]) -> float:
-    """CPU seconds the workers' detect loops spent detecting so far (NaN when one cannot be read)."""
+def _summed(workers: Sequence[Worker], counter: str) -> float:
+    """A counter of seconds summed over the workers so far, e.g. the CPU their detect loops spent
+    detecting (NaN when one cannot be read)."""
     total = 0.0
     for worker in workers:
         try:
-            total += sample_total(read_samples(worker.metrics_url), "pipeline_detect_cpu_seconds_total")
+            total += sample_total(read_samples(worker.metrics_url), counter)
         except OSError:
             return math.nan
     return total

@@ -348,6 +348,14 @@ class PipelineMetrics:
             ["role"],
             registry=self.registry,
         )
+        self.gc_seconds = Counter(
+            "pipeline_gc_seconds",
+            "Seconds this process (the worker's event loop, not its classifier processes) spent in the "
+            "garbage collector, by generation. The profiler charges them to whichever line allocated: "
+            "beside process_cpu_seconds_total, what the objects kept cost.",
+            ["generation"],
+            registry=self.registry,
+        )
         self.detect_restores = Counter(
             "pipeline_detect_restores",
             "Times this worker took the detect partition over from a saved snapshot.",
@@ -377,8 +385,13 @@ class PipelineMetrics:
             self.duplicates.labels(kind)
         for outcome in DETECT_OUTCOMES:
             self.detect_records.labels(outcome)
+        self._gc_seconds = [self.gc_seconds.labels(str(generation)) for generation in range(3)]
         self._relocations_counted: dict[str, int] | None = None  # what the detector had counted when seen
         self._clusters_exported: set[str] = set()
+
+    def count_collection(self, generation: int, seconds: float) -> None:
+        """One garbage collection (for :class:`pipeline.runtime.CollectorClock`)."""
+        self._gc_seconds[generation].inc(seconds)
 
     def export_detect_counts(self, counts: DetectCounts, before: DetectCounts, role: str = "detect") -> None:
         """A detect loop's running counts into the counters, as the increments since ``before`` (what

@@ -155,13 +155,20 @@ class DetectRecord(NamedTuple):
     deletes: tuple[tuple[int, Removal], ...] | list[tuple[int, Removal]] = ()  # (source offset, notice)
 
 
+_new_observation = tuple.__new__  # Observation(...) by keyword costs a Python call a post: the hot path
+
+
 def _observation(row: list[Any], source: int) -> Observation:
     if len(row) == 7:
         _, _, ts, region, terms, categories, evasions = row
-        return Observation(ts, region, tuple(terms), tuple(categories), tuple(evasions), source)
+        return _new_observation(  # type: ignore[return-value]
+            Observation, (ts, region, tuple(terms), tuple(categories), tuple(evasions), source, None, None, (), None)
+        )
     _, _, ts, region, terms, categories, evasions, author, created, sig, text = row
-    terms, categories, evasions = tuple(terms), tuple(categories), tuple(evasions)
-    return Observation(ts, region, terms, categories, evasions, source, author, created, tuple(sig), text)
+    return _new_observation(  # type: ignore[return-value]
+        Observation,
+        (ts, region, tuple(terms), tuple(categories), tuple(evasions), source, author, created, tuple(sig), text),
+    )
 
 
 def detect_record_from_json(raw: bytes) -> DetectRecord:
