@@ -16,7 +16,9 @@ and times them over the whole topic, from the first classified record once the g
   shards, the merge and Kafka I/O; the rest is its classifier processes), the broker's, and the cores
   the detect loops spent detecting (``pipeline_detect_cpu_seconds``) as a share of the workers' CPU.
   Where classification fills every core, that share is about what detection costs classification:
-  classify + detect / classification alone ≈ 1 − share.
+  classify + detect / classification alone ≈ 1 − share. ``gc``: the cores the garbage collector took in
+  the workers' event loops (``pipeline_gc_seconds_total``; ``gc_cores`` in the JSON), inside detect's
+  figure where detection allocated.
 - ``--detect-workers K``: the workers classify only (``DETECT=0``) and K more detect only
   (``CLASSIFY=0``), each in a process of its own; ``--merge-worker``: one more worker holds the merge
   alone (``DETECT_ROLES=merge``), the others the shards only. Their CPU counts among the workers'.

@@ -161,14 +161,14 @@ _new_observation = tuple.__new__  # Observation(...) by keyword costs a Python c
 def _observation(row: list[Any], source: int) -> Observation:
     if len(row) == 7:
         _, _, ts, region, terms, categories, evasions = row
-        return _new_observation(  # type: ignore[return-value]
-            Observation, (ts, region, tuple(terms), tuple(categories), tuple(evasions), source, None, None, (), None)
-        )
-    _, _, ts, region, terms, categories, evasions, author, created, sig, text = row
-    return _new_observation(  # type: ignore[return-value]
-        Observation,
-        (ts, region, tuple(terms), tuple(categories), tuple(evasions), source, author, created, tuple(sig), text),
-    )
+        author = created = text = None
+        sig: Any = ()
+    else:
+        _, _, ts, region, terms, categories, evasions, author, created, sig, text = row
+        sig = tuple(sig)
+    terms, categories, evasions = tuple(terms), tuple(categories), tuple(evasions)
+    fields = (ts, region, terms, categories, evasions, source, author, created, sig, text)
+    return _new_observation(Observation, fields)  # type: ignore[return-value]
 
 
 def detect_record_from_json(raw: bytes) -> DetectRecord:

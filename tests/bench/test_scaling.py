@@ -47,6 +47,15 @@ def test_the_snapshots_the_workers_saved_go_into_the_record_and_the_line():
     assert "9 snapshots saved in 3.5 s" in run.line()
 
 
+def test_the_collectors_cores_go_into_the_record_and_not_among_the_workers():
+    measured = timing(100_000, 20.0, worker_cores=1.8, detect_cores=0.27)
+    measured.cores["gc"] = 0.0456  # the workers' pipeline_gc_seconds_total: inside their loops' figures
+    run = ScalingRun.from_timing(1, 4, measured)
+    assert run.to_record()["gc_cores"] == 0.046
+    assert run.cpu_us_per_post == pytest.approx(1.8 * 20.0 / 100_000 * 1e6)
+    assert ScalingRun.from_timing(1, 4, timing(100_000, 20.0, 1.8)).to_record()["gc_cores"] == 0.0
+
+
 def test_workers_that_only_detect_count_among_the_workers_cpu():
     measured = timing(100_000, 20.0, worker_cores=1.2, detect_cores=0.3)
     measured.cores["detector1"] = 0.6  # a CLASSIFY=0 worker: one process, no classifier processes

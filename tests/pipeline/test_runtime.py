@@ -22,7 +22,7 @@ def test_the_collector_clock_reports_each_collection_by_generation():
 
     now = iter([10.0, 10.25, 20.0, 20.5])
     reported: list[tuple[int, float]] = []
-    clock = CollectorClock(lambda generation, seconds: reported.append((generation, seconds)), lambda: next(now))
+    clock = CollectorClock(lambda generation, seconds: reported.append((generation, seconds)), now.__next__)
     clock("stop", {"generation": 2})  # installed mid-collection: that one is not timed
     clock("start", {"generation": 0})
     clock("stop", {"generation": 0})
