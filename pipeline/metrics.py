@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter as CountOf
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -24,8 +24,10 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from feed.taxonomy import ALERT_TYPES
 from pipeline.detect import Detector
@@ -348,14 +350,6 @@ class PipelineMetrics:
             ["role"],
             registry=self.registry,
         )
-        self.gc_seconds = Counter(
-            "pipeline_gc_seconds",
-            "Seconds this process (the worker's event loop, not its classifier processes) spent in the "
-            "garbage collector, by generation. The profiler charges them to whichever line allocated: "
-            "beside process_cpu_seconds_total, what the objects kept cost.",
-            ["generation"],
-            registry=self.registry,
-        )
         self.detect_restores = Counter(
             "pipeline_detect_restores",
             "Times this worker took the detect partition over from a saved snapshot.",
@@ -385,13 +379,13 @@ class PipelineMetrics:
             self.duplicates.labels(kind)
         for outcome in DETECT_OUTCOMES:
             self.detect_records.labels(outcome)
-        self._gc_seconds = [self.gc_seconds.labels(str(generation)) for generation in range(3)]
         self._relocations_counted: dict[str, int] | None = None  # what the detector had counted when seen
         self._clusters_exported: set[str] = set()
 
-    def count_collection(self, generation: int, seconds: float) -> None:
-        """One garbage collection (for :class:`pipeline.runtime.CollectorClock`)."""
-        self._gc_seconds[generation].inc(seconds)
+    def export_gc_seconds(self, seconds: Callable[[], Sequence[float]]) -> None:
+        """``pipeline_gc_seconds_total{generation}``, read from ``seconds()`` at each scrape (a
+        :class:`pipeline.runtime.CollectorClock`'s: a collection must not take the counters' locks)."""
+        self.registry.register(_CollectorSeconds(seconds))
 
     def export_detect_counts(self, counts: DetectCounts, before: DetectCounts, role: str = "detect") -> None:
         """A detect loop's running counts into the counters, as the increments since ``before`` (what
@@ -586,3 +580,20 @@ def totals_by_name(samples: Samples) -> dict[str, float]:
     for (name, _labels), value in samples.items():
         totals[name] = totals.get(name, 0.0) + value
     return totals
+
+
+class _CollectorSeconds(Collector):
+    def __init__(self, seconds: Callable[[], Sequence[float]]) -> None:
+        self.seconds = seconds
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "pipeline_gc_seconds",
+            "Seconds this process (the worker's event loop, not its classifier processes) spent in the "
+            "garbage collector, by generation. A profiler charges them to whichever line allocated: "
+            "beside process_cpu_seconds_total, what the objects kept cost.",
+            labels=["generation"],
+        )
+        for generation, seconds in enumerate(self.seconds()):
+            family.add_metric([str(generation)], seconds)
+        yield family

@@ -39,21 +39,24 @@ def tune() -> bool:
 
 
 class CollectorClock:
-    """Adds up the seconds the garbage collector runs, by generation, through ``gc.callbacks``.
+    """Adds up the seconds the garbage collector runs, by generation (``seconds[0..2]``), through
+    ``gc.callbacks``.
 
-    ``report(generation, seconds)`` is called after each collection (in whichever thread ran it; the
-    collector never runs in two threads at once, so one start time is enough)."""
+    The callback only adds floats, under no lock: a collection starts in whichever thread allocated,
+    inside whatever lock that thread holds (on Python 3.12 at any call), so taking one there (a
+    Prometheus counter's) could wait on its own thread forever. The collector never runs in two threads
+    at once, so one start time is enough; a reader (the metrics' scrape) reads the floats as they are."""
 
-    def __init__(self, report: Callable[[int, float], None], clock: Callable[[], float] = time.perf_counter):
-        self.report = report
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self.clock = clock
+        self.seconds = [0.0, 0.0, 0.0]
         self._started: float | None = None
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = self.clock()
         elif self._started is not None:  # "stop"; a clock installed mid-collection skips that one
-            self.report(info["generation"], self.clock() - self._started)
+            self.seconds[info["generation"]] += self.clock() - self._started
             self._started = None
 
     def install(self) -> CollectorClock:

@@ -165,10 +165,12 @@ def test_detect_counts_are_exported_as_the_increments_since_the_last_export():
     assert samples["pipeline_detect_snapshots_total"][()] == 2.0
 
 
-def test_garbage_collections_are_counted_by_generation_from_zero():
+def test_the_collectors_seconds_are_read_at_each_scrape_by_generation():
     metrics = PipelineMetrics()
+    assert "pipeline_gc_seconds_total" not in read_registry(metrics)  # the worker exports them
+    seconds = [0.0, 0.0, 0.0]
+    metrics.export_gc_seconds(lambda: seconds)
     assert read_registry(metrics)["pipeline_gc_seconds_total"] == {("0",): 0.0, ("1",): 0.0, ("2",): 0.0}
-    metrics.count_collection(0, 0.25)
-    metrics.count_collection(0, 0.5)
-    metrics.count_collection(2, 1.0)
+    seconds[0] += 0.75
+    seconds[2] += 1.0
     assert read_registry(metrics)["pipeline_gc_seconds_total"] == {("0",): 0.75, ("1",): 0.0, ("2",): 1.0}

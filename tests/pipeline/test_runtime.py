@@ -17,34 +17,29 @@ def test_tune_sets_the_collector_thresholds_and_reports_glibc():
     assert gc.get_threshold() != (50000, 20, 100)  # this process untouched
 
 
-def test_the_collector_clock_reports_each_collection_by_generation():
+def test_the_collector_clock_adds_up_each_collection_by_generation():
     from pipeline.runtime import CollectorClock
 
-    now = iter([10.0, 10.25, 20.0, 20.5])
-    reported: list[tuple[int, float]] = []
-    clock = CollectorClock(lambda generation, seconds: reported.append((generation, seconds)), now.__next__)
+    now = iter([10.0, 10.25, 20.0, 20.5, 30.0, 30.125])
+    clock = CollectorClock(now.__next__)
     clock("stop", {"generation": 2})  # installed mid-collection: that one is not timed
-    clock("start", {"generation": 0})
-    clock("stop", {"generation": 0})
-    clock("start", {"generation": 2})
-    clock("stop", {"generation": 2})
-    assert reported == [(0, 0.25), (2, 0.5)]
+    for generation in (0, 2, 0):
+        clock("start", {"generation": generation})
+        clock("stop", {"generation": generation})
+    assert clock.seconds == [0.375, 0.0, 0.5]
 
 
 def test_the_collector_clock_installed_times_real_collections_until_uninstalled():
     from pipeline.runtime import CollectorClock
 
-    reported: list[tuple[int, float]] = []
-    clock = CollectorClock(lambda generation, seconds: reported.append((generation, seconds))).install()
+    clock = CollectorClock().install()
     try:
         assert clock.install() is clock and gc.callbacks.count(clock) == 1  # installing twice: once
         gc.collect(0)
         gc.collect(2)
     finally:
         clock.uninstall()
-    generations = [generation for generation, _ in reported]
-    assert 0 in generations and generations[-1] == 2
-    assert all(seconds >= 0 for _, seconds in reported)
-    timed = len(reported)
+    timed = list(clock.seconds)
+    assert timed[0] > 0 and timed[2] > 0
     gc.collect()
-    assert clock not in gc.callbacks and len(reported) == timed
+    assert clock not in gc.callbacks and clock.seconds == timed
