@@ -379,13 +379,12 @@ class PipelineMetrics:
             self.duplicates.labels(kind)
         for outcome in DETECT_OUTCOMES:
             self.detect_records.labels(outcome)
+        # pipeline_gc_seconds_total, by generation: the worker's pipeline.runtime.CollectorClock adds to
+        # these floats, read at each scrape (a collection must not take a counter's lock).
+        self.gc_seconds = [0.0, 0.0, 0.0]
+        self.registry.register(_CollectorSeconds(self.gc_seconds))
         self._relocations_counted: dict[str, int] | None = None  # what the detector had counted when seen
         self._clusters_exported: set[str] = set()
-
-    def export_gc_seconds(self, seconds: Callable[[], Sequence[float]]) -> None:
-        """``pipeline_gc_seconds_total{generation}``, read from ``seconds()`` at each scrape (a
-        :class:`pipeline.runtime.CollectorClock`'s: a collection must not take the counters' locks)."""
-        self.registry.register(_CollectorSeconds(seconds))
 
     def export_detect_counts(self, counts: DetectCounts, before: DetectCounts, role: str = "detect") -> None:
         """A detect loop's running counts into the counters, as the increments since ``before`` (what
@@ -583,7 +582,7 @@ def totals_by_name(samples: Samples) -> dict[str, float]:
 
 
 class _CollectorSeconds(Collector):
-    def __init__(self, seconds: Callable[[], Sequence[float]]) -> None:
+    def __init__(self, seconds: Sequence[float]) -> None:
         self.seconds = seconds
 
     def collect(self) -> Iterator[CounterMetricFamily]:
@@ -594,6 +593,6 @@ class _CollectorSeconds(Collector):
             "beside process_cpu_seconds_total, what the objects kept cost.",
             labels=["generation"],
         )
-        for generation, seconds in enumerate(self.seconds()):
+        for generation, seconds in enumerate(self.seconds):
             family.add_metric([str(generation)], seconds)
         yield family

@@ -47,9 +47,11 @@ class CollectorClock:
     Prometheus counter's) could wait on its own thread forever. The collector never runs in two threads
     at once, so one start time is enough; a reader (the metrics' scrape) reads the floats as they are."""
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, seconds: list[float] | None = None, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.seconds = seconds if seconds is not None else [0.0, 0.0, 0.0]  # e.g. the metrics' own
         self.clock = clock
-        self.seconds = [0.0, 0.0, 0.0]
         self._started: float | None = None
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:

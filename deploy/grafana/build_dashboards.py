@@ -649,8 +649,12 @@ def pipeline_overview() -> dict[str, Any]:
             "How much of a core does detection take, and where? CPU seconds per second the detect loops "
             "spend detecting (folding records, encoding snapshots; not Kafka I/O), by role: the one "
             "detector, the shards, the merge. One loop near 1 is a funnel: that is when DETECT_PARTITIONS "
-            "should grow.",
-            [q(f"sum by (role) (rate(pipeline_detect_cpu_seconds_total[{RATE}]))", "{{role}}")],
+            "should grow. Beside them, the garbage collector in the workers' event loops (part of the "
+            "roles' figures where it ran during detection): what the objects detection keeps cost.",
+            [
+                q(f"sum by (role) (rate(pipeline_detect_cpu_seconds_total[{RATE}]))", "{{role}}"),
+                q(f"sum(rate(pipeline_gc_seconds_total[{RATE}]))", "garbage collector"),
+            ],
             axis="cores",
             w=5,
         ),

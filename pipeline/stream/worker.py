@@ -44,8 +44,7 @@ def run(settings: Settings) -> int:
     # process_cpu_seconds_total, process_resident_memory_bytes, ... of this process (its event loop; the
     # classifier processes are apart): beside pipeline_detect_cpu_seconds, where the time goes.
     ProcessCollector(registry=metrics.registry)
-    collector_clock = runtime.CollectorClock().install()
-    metrics.export_gc_seconds(lambda: collector_clock.seconds)  # pipeline_gc_seconds_total
+    runtime.CollectorClock(metrics.gc_seconds).install()  # pipeline_gc_seconds_total
     # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition

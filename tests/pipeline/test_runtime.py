@@ -21,12 +21,13 @@ def test_the_collector_clock_adds_up_each_collection_by_generation():
     from pipeline.runtime import CollectorClock
 
     now = iter([10.0, 10.25, 20.0, 20.5, 30.0, 30.125])
-    clock = CollectorClock(now.__next__)
+    seconds = [0.0, 0.0, 0.0]
+    clock = CollectorClock(seconds, now.__next__)
     clock("stop", {"generation": 2})  # installed mid-collection: that one is not timed
     for generation in (0, 2, 0):
         clock("start", {"generation": generation})
         clock("stop", {"generation": generation})
-    assert clock.seconds == [0.375, 0.0, 0.5]
+    assert seconds == [0.375, 0.0, 0.5]
 
 
 def test_the_collector_clock_installed_times_real_collections_until_uninstalled():
