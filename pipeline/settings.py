@@ -46,6 +46,7 @@ ENVIRONMENT = {
     "exactly_once": "EXACTLY_ONCE",
     "stall_seconds": "STALL_SECONDS",
     "stop_seconds": "STOP_SECONDS",
+    "broker_wait_seconds": "BROKER_WAIT_SECONDS",
     "account_retention_seconds": "ACCOUNT_RETENTION_SECONDS",
     "post_retention_seconds": "POST_RETENTION_SECONDS",
     "post_index_limit": "POST_INDEX_LIMIT",
@@ -100,6 +101,12 @@ class Settings:
     # A stop (Ctrl-C, SIGTERM) exits within this long whatever hangs (pipeline/stream/stop_deadline.py); the
     # stages' own steps are bounded well within it (commit first, then close the clients).
     stop_seconds: float = 60.0
+    # How long the stages' producers wait for a broker that is away (a restart, an upgrade, a slow log
+    # recovery) before a delivery fails and the worker stops: aiokafka's request_timeout_ms, after which
+    # a batch whose partition has no leader fails (its 40 s default stopped every worker when a broker
+    # restart took longer). Ten minutes, as the replayer waits. Open transactions (EXACTLY_ONCE) time out
+    # a minute after it (pipeline/stream/transactions.py), within the broker's 15-minute maximum.
+    broker_wait_seconds: float = 600.0
     # Fault injection for the tests: after this many records the classify stage stops fetching while
     # staying in its group (the stall of faust-streaming issue #175). 0 = never.
     fault_stall_after: int = 0
@@ -228,6 +235,7 @@ _POSITIVE_SECONDS = (
     "health_interval",
     "stall_seconds",
     "stop_seconds",
+    "broker_wait_seconds",
     "account_retention_seconds",
     "post_retention_seconds",
 )

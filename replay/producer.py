@@ -61,6 +61,8 @@ class KafkaRefused(RuntimeError):
 
 
 CONNECT_SECONDS = 30.0
+# While the final flush waits for a broker that is away: how often it says so.
+FLUSH_REPORT_SECONDS = 30.0
 
 
 def connect_admin(
@@ -322,8 +324,29 @@ class PostProducer:
                 self.acked_last_id = posts[end - 1].id
 
     def flush(self, timeout: float | None = None) -> None:
-        self._producer.flush(timeout=timeout)
+        """Waits until every post handed over is acknowledged, or failed (after ``delivery_timeout_ms``);
+        ``timeout``: at most that long, then KafkaTimeoutError. A broker that is away is waited for, with a
+        line every ``FLUSH_REPORT_SECONDS`` saying how many posts wait for it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = FLUSH_REPORT_SECONDS
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            try:
+                self._producer.flush(timeout=wait)
+                break
+            except KafkaTimeoutError:
+                self.collect()
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                log.warning("waiting for the broker to acknowledge %d posts", self.unacknowledged)
         self.collect()
+
+    @property
+    def unacknowledged(self) -> int:
+        """Posts handed over and neither acknowledged nor failed yet (as of the last :meth:`collect`)."""
+        counts = self.counts
+        return counts.sent - counts.acknowledged - counts.failed
 
     def send_end_of_feed(self, last_ts: float) -> int:
         """One end-of-feed marker (:mod:`feed.end_of_feed`) to every partition of the topic, by explicit

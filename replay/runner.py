@@ -119,7 +119,12 @@ class Replay:
             report.interrupted = True
         finally:
             self.control.finish()
-            self.producer.flush(timeout=60)
+            try:
+                # As long as the producer's delivery timeout (10 min) allows: a broker restart is waited
+                # out. A second Ctrl-C stops waiting; what is not acknowledged is sent again on --resume.
+                self.producer.flush()
+            except KeyboardInterrupt:
+                report.interrupted = True
             self._drain_acks(force_save=True)
             report.elapsed = self._clock() - started
             report.stalls = self.timeline.stalls

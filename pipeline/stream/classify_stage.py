@@ -27,6 +27,7 @@ which aiokafka does not fetch again until it is read, in order, once the partiti
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -58,10 +59,11 @@ from pipeline.stream.batch import (
     classify_in_process,
     prepare_process_engine,
 )
+from pipeline.stream.hand_over import patiently
 from pipeline.stream.health import PartitionOffsets
 from pipeline.stream.in_order import InOrder
-from pipeline.stream.kafka_clients import client_options
-from pipeline.stream.transactions import PartitionTransactions
+from pipeline.stream.kafka_clients import client_options, producer_options
+from pipeline.stream.transactions import PartitionTransactions, transaction_timeout_ms
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class ClassifyService(mode.Service):
         self._classified_partitions = 0
         self._latest_event_time = 0.0
         self._loop_task: asyncio.Future | None = None
+        self._crashing: asyncio.Future | None = None  # the worker's crash, once the loop failed
         self._stopping = False
         self._classifying: InOrder[ClassifiedBatch] = InOrder()
         self._pool: ProcessPoolExecutor | None = None
@@ -141,7 +144,7 @@ class ClassifyService(mode.Service):
                 )
             )
         self.producer = AIOKafkaProducer(
-            **client_options(settings),
+            **producer_options(settings),
             client_id=f"{settings.app_id}-classify",
             acks="all",
             enable_idempotence=True,
@@ -177,7 +180,7 @@ class ClassifyService(mode.Service):
         if not task.cancelled() and task.exception() is not None:
             # A failed delivery or a broken consumer: crash the worker rather than run on half-working.
             log.error("classify: the stage failed: %r", task.exception())
-            self._crash(task.exception())
+            self._crashing = asyncio.ensure_future(self.crash(task.exception()))  # the worker stops: exit 1
 
     async def on_stop(self) -> None:
         self._stopping = True
@@ -233,6 +236,24 @@ class ClassifyService(mode.Service):
                 # bounded by this many batches instead of growing with the backlog.
                 await asyncio.wait([self._in_flight[0].delivered])
             await self._commit_delivered(force=False)
+            if self._transactions is not None:
+                await self._claim_fenced_again()
+
+    async def _claim_fenced_again(self) -> None:
+        """Claims again the partitions fenced while this worker still holds them: the broker timed their
+        transactions out (a take-over revokes them at the next rebalance instead). What was read of them
+        since is dropped (they have no producer), the rest published and committed first; then each is
+        read again from its committed offset."""
+        assert self._transactions is not None and self.consumer is not None
+        fenced = self._transactions.take_fenced()
+        if not fenced:
+            return
+        await self._drain()
+        topic = self.settings.posts_topic
+        held = sorted(fenced & {tp.partition for tp in self.consumer.assignment() if tp.topic == topic})
+        if held:
+            log.warning("classify: %s%s fenced while still held here: claiming them again", topic, held)
+            await self._transactions.claim(self.consumer, held)
 
     def _let_through(self) -> list[TopicPartition]:
         """The partitions ``getmany`` may return records of: those alignment does not hold back. Empty
@@ -282,9 +303,10 @@ class ClassifyService(mode.Service):
 
     def _transactional_producer(self, transactional_id: str) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            **client_options(self.settings),
+            **producer_options(self.settings),
             client_id=f"{self.settings.app_id}-classify",
             transactional_id=transactional_id,
+            transaction_timeout_ms=transaction_timeout_ms(self.settings.broker_wait_seconds),
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
@@ -320,7 +342,8 @@ class ClassifyService(mode.Service):
         for source, record in batch.detect.items():
             # Each posts partition's records to the one shard that owns it, in order.
             shard = shard_of(source, shards)
-            deliveries.append(await self.producer.send(settings.detect_topic, record, partition=shard))
+            send = functools.partial(self.producer.send, settings.detect_topic, record, partition=shard)
+            deliveries.append(await patiently(send, "classify"))
         topic = settings.posts_topic
         next_offsets = {TopicPartition(topic, p): offset for p, offset in batch.next_offsets.items()}
         delivered = asyncio.gather(*deliveries)
@@ -337,23 +360,27 @@ class ClassifyService(mode.Service):
         builder = producer.create_batch()
         for item in outgoing:
             if builder.append(key=item.key, value=item.value, timestamp=item.timestamp_ms) is None:
-                sent.append(await producer.send_batch(builder, topic, partition=partition))
+                send = functools.partial(producer.send_batch, builder, topic, partition=partition)
+                sent.append(await patiently(send, "classify"))
                 builder = producer.create_batch()
                 builder.append(key=item.key, value=item.value, timestamp=item.timestamp_ms)
         if builder.record_count():
-            sent.append(await producer.send_batch(builder, topic, partition=partition))
+            send = functools.partial(producer.send_batch, builder, topic, partition=partition)
+            sent.append(await patiently(send, "classify"))
         return sent
 
     async def _dead_letter(self, producer: AIOKafkaProducer, record, error) -> asyncio.Future:
         place = f"{record.topic}[{record.partition}]@{record.offset}"
         log.warning("dead-lettering %s: %s", place, error)
         self.metrics.posts_invalid.labels(error.code).inc()
-        return await producer.send(
+        send = functools.partial(
+            producer.send,
             self.settings.dead_letter_topic,
             record.value,
             key=record.key,
             headers=dead_letter_headers(record, error),
         )
+        return await patiently(send, "classify")
 
     def _count(self, batch: ClassifiedBatch) -> None:
         metrics = self.metrics

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -48,8 +49,9 @@ from pipeline.metrics import PipelineMetrics
 from pipeline.records import AlertPosition
 from pipeline.settings import Settings, snapshot_topics
 from pipeline.stream.detect_loop import DetectCounts, DetectionStates, DetectLoop
+from pipeline.stream.hand_over import patiently
 from pipeline.stream.health import PartitionOffsets
-from pipeline.stream.kafka_clients import client_options
+from pipeline.stream.kafka_clients import client_options, producer_options
 from pipeline.stream.snapshot_log import CHUNK_BYTES, plan_write, read_newest
 from pipeline.stream.topics import PARTS_MAX_BYTES
 
@@ -144,13 +146,14 @@ class KafkaSnapshotStore:
         slot_chunks = self._chunks_by_slot.get(generation % 2, 0)
         write = plan_write(snapshot, generation, input_offset, previous_chunks=slot_chunks)
         topic, partition = self.topic, self.partition
+        send = functools.partial(self.producer.send, topic, partition=partition)
         sent = [
-            await self.producer.send(topic, value, key=key, partition=partition)
+            await patiently(functools.partial(send, value, key=key), "detect snapshot")
             for key, value in write.chunks
         ]
         await asyncio.gather(*sent)  # every chunk acknowledged before the manifest names them
         key, value = write.manifest
-        await (await self.producer.send(topic, value, key=key, partition=partition))
+        await (await patiently(functools.partial(send, value, key=key), "detect snapshot"))
         self._generation = generation
         self._chunks_by_slot[generation % 2] = sum(1 for _, chunk in write.chunks if chunk is not None)
         self.metrics.detect_snapshot_bytes.set(len(snapshot))
@@ -167,7 +170,8 @@ class _KafkaSink:
         self._pending: list[asyncio.Future] = []
 
     async def _send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> None:
-        self._pending.append(await self.producer.send(topic, value, key=key, headers=headers, partition=0))
+        send = functools.partial(self.producer.send, topic, value, key=key, headers=headers, partition=0)
+        self._pending.append(await patiently(send, "detect"))
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -342,6 +346,7 @@ class DetectService(mode.Service):
         self._holding = asyncio.Event()  # set while this worker holds a partition
         self._stopping = False
         self._task: asyncio.Future | None = None
+        self._crashing: asyncio.Future | None = None  # the worker's crash, once the loop failed
 
     @property
     def group_id(self) -> str:
@@ -353,7 +358,7 @@ class DetectService(mode.Service):
             await topic.maybe_declare()  # created when missing, before the consumer subscribes
         client_id = f"{settings.app_id}-{self.role.group_suffix}"
         self.producer = AIOKafkaProducer(
-            **client_options(settings),
+            **producer_options(settings),
             client_id=client_id,
             acks="all",
             enable_idempotence=True,
@@ -380,7 +385,7 @@ class DetectService(mode.Service):
     def _on_task_end(self, task: asyncio.Future) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: the stage failed: %r", self.role.name, task.exception())
-            self._crash(task.exception())
+            self._crashing = asyncio.ensure_future(self.crash(task.exception()))  # the worker stops: exit 1
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -554,5 +559,5 @@ class _Rebalance(ConsumerRebalanceListener):
                 # aiokafka logs a listener's exception and goes on, which would leave the partition
                 # held and read by nobody: crash the worker instead, so the group gives it to another.
                 log.error("%s: could not take %s over: %r", service.role.name, tp, exc)
-                service._crash(exc)
+                await service.crash(exc)
                 return

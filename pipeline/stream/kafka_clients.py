@@ -31,6 +31,12 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return {"bootstrap_servers": settings.bootstrap, **security().aiokafka()}
 
 
+def producer_options(settings: Settings) -> dict[str, Any]:
+    """:func:`client_options` and how long a producer waits for a broker that is away
+    (``BROKER_WAIT_SECONDS``): aiokafka fails a batch whose partition has had no leader that long."""
+    return {**client_options(settings), "request_timeout_ms": round(settings.broker_wait_seconds * 1000)}
+
+
 class WorkerRefused(RuntimeError):
     """The broker refused the worker; ``str()`` is the one line to print."""
 

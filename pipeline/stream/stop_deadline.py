@@ -6,6 +6,7 @@ that does not answer: a worker stopped right after a two-worker run once logged
 "GroupCoordinatorNotAvailableError" every 100 ms until it was killed. So the first stop signal arms a
 daemon timer on its own thread (the event loop may be the thing that is stuck; a process that ends in
 time ends with it), and a second signal exits at once, as an operator pressing Ctrl-C twice expects.
+A stage that fails crashes the worker, whose stop arms the same deadline.
 The exit and the timer are injected, for the tests.
 """
 
@@ -31,17 +32,26 @@ class StopDeadline:
         self.say = say
         self.timer = timer
         self.signals = 0
+        self._armed = False
 
     def signalled(self) -> None:
         """A stop signal: the first arms the deadline, the second exits at once."""
         self.signals += 1
         if self.signals == 1:
-            armed = self.timer(self.seconds, self._expired)
-            armed.daemon = True
-            armed.start()
+            self.arm()
         else:
             self.say("pipeline: second stop signal: exiting now, without waiting for the stop to finish")
             self.exit_now(EXIT_SECOND_SIGNAL)
+
+    def arm(self) -> None:
+        """A stop began (a signal, or a stage that failed and crashed the worker): exit once the deadline
+        has passed, unless the process ended before. Arms one timer, however often it is called."""
+        if self._armed:
+            return
+        self._armed = True
+        armed = self.timer(self.seconds, self._expired)
+        armed.daemon = True
+        armed.start()
 
     def _expired(self) -> None:
         self.say(

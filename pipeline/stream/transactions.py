@@ -61,6 +61,22 @@ class PositionedConsumer(Protocol):
     async def seek_to_beginning(self, *partitions: TopicPartition) -> None: ...
 
 
+# The broker refuses a producer whose transactions may stay open longer than its
+# transaction.max.timeout.ms (15 minutes by default).
+BROKER_MAX_TRANSACTION_SECONDS = 900.0
+# Beyond the producers' wait for the broker: the broker aborts a transaction open that long, and a
+# transaction open while the broker was away must outlive the wait (aiokafka's default of 60 s fenced
+# every partition after a broker restart of a minute or more).
+TRANSACTION_MARGIN_SECONDS = 60.0
+
+
+def transaction_timeout_ms(broker_wait_seconds: float) -> int:
+    """How long a transaction may stay open: the producers' wait for the broker and a minute, within the
+    broker's maximum."""
+    seconds = min(broker_wait_seconds + TRANSACTION_MARGIN_SECONDS, BROKER_MAX_TRANSACTION_SECONDS)
+    return round(seconds * 1000)
+
+
 def transactional_id(app_id: str, topic: str, partition: int) -> str:
     return f"{app_id}-classify-{topic}-{partition}"
 
@@ -86,6 +102,12 @@ class PartitionTransactions:
         self._next_offsets: dict[int, int] = {}  # per open transaction: the offset it commits
         self.committed: dict[int, int] = {}  # the last offset each partition committed (for health)
         self.fenced_out = 0  # partitions dropped because another owner fenced this worker
+        # Dropped by a fence and not yet looked at again: a take-over moves them away at the next
+        # rebalance, but a transaction the broker timed out (it was away longer than the transaction
+        # timeout) fences its own producer too, and then nobody else will claim the partition.
+        self._fenced: set[int] = set()
+        # Claims and releases one at a time: the rebalance listener and the stage's loop both call them.
+        self._claiming = asyncio.Lock()
 
     @property
     def partitions(self) -> set[int]:
@@ -95,9 +117,14 @@ class PartitionTransactions:
         """Takes ``partitions`` over: pauses them, fences their previous owners (a producer started and a
         transaction begun under each one's transactional id), then sets each position from the committed
         offset read after the fence, and lets them be read."""
+        async with self._claiming:
+            await self._claim(consumer, partitions)
+
+    async def _claim(self, consumer: PositionedConsumer, partitions: Iterable[int]) -> None:
         claimed = [p for p in sorted(set(partitions)) if p not in self._producers]
         if not claimed:
             return
+        self._fenced.difference_update(claimed)
         tps = [TopicPartition(self.topic, p) for p in claimed]
         consumer.pause(*tps)
         await asyncio.gather(*(self._fence(p) for p in claimed))
@@ -160,11 +187,17 @@ class PartitionTransactions:
             )
             await producer.commit_transaction()
         except ProducerFenced:
-            # Another worker took the partition over and fenced this one: its output is aborted, and the
-            # partition is the other's to read again from the offset committed before.
-            log.warning("classify: %s[%d] was taken over (fenced): dropping it", self.topic, partition)
+            # Another worker took the partition over and fenced this one, or the broker timed the
+            # transaction out: its output is aborted, and the partition is read again from the offset
+            # committed before, by the other worker, or by this one (take_fenced).
+            log.warning(
+                "classify: %s[%d] was fenced (taken over, or its transaction timed out): dropping it",
+                self.topic,
+                partition,
+            )
             self.fenced_out += 1
             await self._drop(partition)
+            self._fenced.add(partition)
             return False
         self._open.discard(partition)
         if self._next_offsets.get(partition) == offset:
@@ -172,9 +205,21 @@ class PartitionTransactions:
         self.committed[partition] = offset
         return True
 
+    def take_fenced(self) -> set[int]:
+        """The partitions dropped by a fence since the last call. Those the consumer still holds once the
+        stage has published and committed what it had read were not taken over: claim them again."""
+        fenced, self._fenced = self._fenced, set()
+        return fenced
+
     async def release(self, partitions: Iterable[int]) -> None:
         """Gives ``partitions`` up (commit them first): aborts what is still open, stops their producers."""
-        for partition in sorted(set(partitions)):
+        async with self._claiming:
+            await self._release(partitions)
+
+    async def _release(self, partitions: Iterable[int]) -> None:
+        released = set(partitions)
+        self._fenced.difference_update(released)
+        for partition in sorted(released):
             if partition in self._producers:
                 producer = self._producers[partition]
                 if partition in self._open:

@@ -126,6 +126,10 @@ class _Worker(faust.Worker):
         self.deadline.signalled()
         super()._schedule_shutdown(signal)
 
+    def on_worker_shutdown(self) -> None:
+        # Every stop passes here, a signal's and a crash's (a stage that failed): both end in time.
+        self.deadline.arm()
+
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)

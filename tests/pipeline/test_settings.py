@@ -46,6 +46,18 @@ def test_alignment_defaults_to_a_few_detection_windows_and_zero_turns_it_off():
         Settings.from_env({"ALIGN_SECONDS": "soon"})
 
 
+def test_the_producers_wait_ten_minutes_for_the_broker_and_transactions_outlive_the_wait():
+    from pipeline.stream.kafka_clients import producer_options
+    from pipeline.stream.transactions import transaction_timeout_ms
+
+    settings = Settings.from_env({})
+    assert producer_options(settings)["request_timeout_ms"] == 600_000  # aiokafka's 40 s stopped workers
+    assert transaction_timeout_ms(settings.broker_wait_seconds) == 660_000
+    waiting_long = Settings.from_env({"BROKER_WAIT_SECONDS": "1200"})
+    assert producer_options(waiting_long)["request_timeout_ms"] == 1_200_000
+    assert transaction_timeout_ms(waiting_long.broker_wait_seconds) == 900_000  # the broker's maximum
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -54,6 +66,7 @@ def test_alignment_defaults_to_a_few_detection_windows_and_zero_turns_it_off():
         ({"CLASSIFY_PROCESSES": "-1"}, "CLASSIFY_PROCESSES=-1 must be a whole number of at least 0"),
         ({"BATCH_SECONDS": "nan"}, "BATCH_SECONDS=nan must be a finite number of seconds above 0"),
         ({"STOP_SECONDS": "inf"}, "STOP_SECONDS=inf must be a finite number of seconds above 0"),
+        ({"BROKER_WAIT_SECONDS": "0"}, "BROKER_WAIT_SECONDS=0.0 must be a finite number of seconds above 0"),
         ({"ALIGN_SECONDS": "-1"}, "ALIGN_SECONDS=-1.0 must be a finite number of seconds, 0 or more"),
         ({"POSTS_PARTITIONS": "0"}, "POSTS_PARTITIONS=0 must be a whole number of at least 1"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL (--log-level)='loud' is not one of"),

@@ -10,7 +10,7 @@ from kafka.partitioner.default import murmur2
 
 from feed import END_OF_FEED_HEADER, Post, end_of_feed_ts
 from replay.metrics import ReplayMetrics
-from replay.producer import PostProducer
+from replay.producer import FLUSH_REPORT_SECONDS, PostProducer
 from replay.runner import UNPACED_BATCH_POSTS, Replay
 from replay.schedule import ReplayOptions, plan
 from replay.wire import WirePost
@@ -180,6 +180,64 @@ def test_an_interrupt_mid_batch_keeps_track_of_what_was_handed_over():
     assert report.interrupted and not report.ok
     assert report.sent == report.acknowledged == 39  # flushed on the way out
     assert saved[-1] == (39, "p38")
+
+
+def broker_away_for(client: StandInClient, flushes: int, error: BaseException | None = None) -> list:
+    """The client's flush times out ``flushes`` times (the broker away), then completes everything, or
+    raises ``error`` instead (a second Ctrl-C); returns the timeouts each flush was given."""
+    original_flush, timeouts = client.flush, []
+
+    def flush(timeout=None):
+        timeouts.append(timeout)
+        if len(timeouts) <= flushes:
+            raise KafkaTimeoutError("Timeout waiting for future")
+        if error is not None:
+            raise error
+        original_flush(timeout)
+
+    client.flush = flush
+    return timeouts
+
+
+def test_the_last_flush_waits_out_a_broker_away_longer_than_a_minute(caplog):
+    producer, client = stand_in_producer()
+    timeouts = broker_away_for(client, flushes=3)  # 3 x 30 s: longer than the 60 s it used to wait
+    saved: list = []
+    with caplog.at_level("WARNING", logger="replay.producer"):
+        report = replay_of(wire_posts(50), producer, saved=saved).run()
+    assert report.ok and report.acknowledged == 50
+    assert saved[-1] == (50, "p49")
+    assert timeouts == [FLUSH_REPORT_SECONDS] * 4
+    assert [r.getMessage() for r in caplog.records] == ["waiting for the broker to acknowledge 50 posts"] * 3
+
+
+def test_a_flush_with_a_timeout_still_gives_up_after_it():
+    producer, client = stand_in_producer()
+    timeouts = broker_away_for(client, flushes=100)
+    producer.send_batch(wire_posts(3), 0)
+    with pytest.raises(KafkaTimeoutError):
+        producer.flush(timeout=0)
+    assert timeouts == [0.0]
+
+
+def test_ctrl_c_while_the_last_flush_waits_for_the_broker_stops_waiting_and_keeps_the_checkpoint():
+    producer, client = stand_in_producer()
+    broker_away_for(client, flushes=1, error=KeyboardInterrupt())
+    batch = UNPACED_BATCH_POSTS
+    posts = wire_posts(3 * batch)
+    saved: list = []
+    original_send = client.send
+
+    def send_with_the_first_batch_acknowledged(*args, **kwargs):
+        future = original_send(*args, **kwargs)
+        future.is_done = client.calls <= batch  # the broker went away after the first batch
+        return future
+
+    client.send = send_with_the_first_batch_acknowledged
+    report = replay_of(posts, producer, saved=saved).run()
+    assert report.interrupted and not report.ok
+    assert (report.sent, report.acknowledged) == (3 * batch, batch)
+    assert saved[-1] == (batch, f"p{batch - 1}")  # --resume sends the other two batches again
 
 
 @pytest.mark.parametrize("failed_post", [0, 130, 299])

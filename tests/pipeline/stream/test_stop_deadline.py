@@ -54,3 +54,16 @@ def test_the_real_timer_runs_on_its_own_thread():
     stop = StopDeadline(0.01, lambda code: fired.set(), lambda text: None)
     stop.signalled()
     assert fired.wait(timeout=10)
+
+
+def test_a_crash_arms_the_deadline_once_and_a_signal_then_arms_nothing_more():
+    stop, exits, _ = deadline()
+    stop.arm()  # a stage failed: the worker's stop began
+    stop.arm()
+    stop.signalled()  # the operator's Ctrl-C meanwhile
+    [timer] = ManualTimer.made
+    assert timer.started and exits == []
+    timer.fire()
+    assert exits == [EXIT_STOP_TIMED_OUT]
+    stop.signalled()  # a second Ctrl-C still exits at once
+    assert exits == [EXIT_STOP_TIMED_OUT, EXIT_SECOND_SIGNAL]

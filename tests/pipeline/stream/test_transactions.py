@@ -256,6 +256,45 @@ def test_a_worker_fenced_out_drops_the_partition_and_commits_nothing_for_it(brok
     assert zombie.made[1].stopped
 
 
+def test_a_partition_whose_transaction_timed_out_is_handed_out_once_to_be_claimed_again(broker, journal):
+    worker = Worker(broker, journal)
+
+    async def scenario() -> tuple[dict[int, int], set[int], set[int], dict[int, int]]:
+        await worker.transactions.claim(worker.consumer, [0, 1])
+        worker.transactions.consumed({0: 20, 1: 30})
+        first = await worker.transactions.commit()
+        worker.transactions.consumed({0: 25, 1: 35})
+        broker.owner["app-classify-posts-0"] = None  # the broker was away: it timed the transaction out
+        second = await worker.transactions.commit()
+        fenced, none_left = worker.transactions.take_fenced(), worker.transactions.take_fenced()
+        await worker.transactions.claim(worker.consumer, fenced)  # still held: claimed again
+        worker.transactions.consumed({0: 27})
+        return second, fenced, none_left, {**first, **await worker.transactions.commit()}
+
+    second, fenced, none_left, last = run(scenario())
+    assert second == {1: 35} and fenced == {0} and none_left == set()
+    # Claimed again from the offset its last committed transaction left, 20, not the aborted 25.
+    assert worker.consumer.positions[TopicPartition(TOPIC, 0)] == 20
+    assert last == {0: 27, 1: 30}
+    assert broker.committed == {TopicPartition(TOPIC, 0): 27, TopicPartition(TOPIC, 1): 35}
+    assert worker.transactions.partitions == {0, 1} and len(worker.made) == 3
+
+
+def test_a_fenced_partition_released_at_the_rebalance_is_not_claimed_again(broker, journal):
+    zombie = Worker(broker, journal)
+    owner = Worker(broker, journal)
+
+    async def scenario() -> set[int]:
+        await zombie.transactions.claim(zombie.consumer, [0])
+        await owner.transactions.claim(owner.consumer, [0])
+        zombie.transactions.consumed({0: 5})
+        await zombie.transactions.commit()  # fenced: dropped
+        await zombie.transactions.release([0])  # the rebalance that took it away reached the zombie
+        return zombie.transactions.take_fenced()
+
+    assert run(scenario()) == set()
+
+
 def test_released_partitions_abort_what_is_open_and_stop_their_producers(broker, journal):
     worker = Worker(broker, journal)
 
