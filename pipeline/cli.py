@@ -8,8 +8,17 @@ from pathlib import Path
 
 from pipeline.settings import ENVIRONMENT, Settings
 
-EPILOG = "environment (flags win over these):\n" + "\n".join(
-    f"  {variable:<18} {name}" for name, variable in ENVIRONMENT.items()
+
+def _shown(default: object) -> str:
+    """A default as it is written in the environment: booleans as 1 and 0."""
+    if isinstance(default, bool):
+        return str(int(default))
+    return str(default) if default != "" else "(empty)"
+
+
+_DEFAULTS = Settings()
+EPILOG = "environment (flags win over these), with the defaults:\n" + "\n".join(
+    f"  {variable:<26} {_shown(getattr(_DEFAULTS, name))}" for name, variable in ENVIRONMENT.items()
 )
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.settings import Settings
+from pipeline.settings import ENVIRONMENT, Settings
 
 
 def test_defaults():
@@ -148,3 +148,15 @@ def test_a_worker_can_be_told_to_detect_only_but_not_to_do_nothing(monkeypatch):
     main(["worker", "--no-classify"])
     main(["worker"])
     assert [settings.classify for settings in seen] == [False, True]
+
+
+def test_worker_help_lists_every_environment_variable_with_its_default(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["worker", "--help"])
+    assert exited.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    shown = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("  ") and line.split()}
+    assert set(ENVIRONMENT.values()) <= shown.keys()
+    assert shown["BROKER_WAIT_SECONDS"] == ["600.0"]
+    assert shown["EXACTLY_ONCE"] == ["1"] and shown["KEEP_AUTHORS"] == ["0"]
+    assert shown["FAULT_ENGINE_ERROR"] == ["(empty)"]
