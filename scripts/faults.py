@@ -35,7 +35,12 @@ CASES: dict[str, tuple[str, str | None]] = {
         "kill_to_caught_up_s",
     ),
     "broker_restart": (
-        "test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice",
+        "test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice[brief]",
+        "broker_back_to_caught_up_s",
+    ),
+    "broker_away": (  # 70 s: longer than aiokafka's producers waited (40 s) before BROKER_WAIT_SECONDS
+        "test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice"
+        "[longer-than-the-producers-wait]",
         "broker_back_to_caught_up_s",
     ),
     "one_of_three_killed": (

@@ -1,12 +1,13 @@
 """Handing records to an aiokafka producer while the broker is away, for as long as it is away.
 
 aiokafka's idempotent producers retry a batch until the broker acknowledges it, but handing a record
-over (``send``, ``send_batch``) gives up after ``request_timeout_ms`` (40 s) when the partition's queue
-stays full or its metadata cannot be fetched, with ``KafkaTimeoutError``. It raises before anything is
+over (``send``, ``send_batch``) gives up after ``request_timeout_ms`` when the partition's queue stays
+full or its metadata cannot be fetched, with ``KafkaTimeoutError``. It raises before anything is
 enqueued, so trying the same call again neither loses, repeats nor reorders a record. The worker used
-to let that error stop its stages: a broker restart of more than 40 s (an upgrade, a slow log recovery)
-crashed every worker. :func:`patiently` waits instead; /health says ``broker_unreachable`` meanwhile,
-and a stop cancels the wait.
+to let that error stop its stages: with aiokafka's default of 40 s, a broker restart that took longer
+(an upgrade, a slow log recovery) crashed every worker. The producers now wait ``BROKER_WAIT_SECONDS``
+(pipeline/stream/kafka_clients.py), and :func:`patiently` waits out a hand-over that still gives up;
+/health says ``broker_unreachable`` meanwhile, and a stop cancels the wait.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Between two tries: aiokafka waits 40 s before it gives up, but a call that gave up at once must not
-# spin the event loop.
+# Between two tries: aiokafka waits request_timeout_ms before it gives up, but a call that gave up at
+# once must not spin the event loop.
 RETRY_BACKOFF_SECONDS = 0.1
 
 

@@ -1,7 +1,7 @@
 """Kafka clients' repeated log lines, at most one per message every few seconds.
 
 While the broker is away, aiokafka logs each failed reconnection and metadata refresh of each of the
-worker's clients: about 900 lines a second, 10,642 in a 12-second broker restart, and an operator's
+worker's clients: 10,642 lines in a 12-second broker restart, up to 3,000 a second, and an operator's
 hour-long outage would write millions. :class:`RepeatLimiter` lets the first line of each message through
 (logger, level and format string: the same complaint about any node or error) and then one per
 ``interval`` seconds, which says how many like it were left out meanwhile. Nothing of the pipeline's own

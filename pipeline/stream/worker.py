@@ -45,7 +45,7 @@ def run(settings: Settings) -> int:
     # classifier processes are apart): beside pipeline_detect_cpu_seconds, where the time goes.
     ProcessCollector(registry=metrics.registry)
     runtime.CollectorClock(metrics.gc_seconds).install()  # pipeline_gc_seconds_total
-    log_repeats.limit_repeats()  # a broker away: not 900 reconnection errors a second in the log
+    log_repeats.limit_repeats()  # a broker away: not thousands of reconnection errors a second
     # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition

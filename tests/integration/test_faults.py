@@ -569,7 +569,7 @@ def test_a_broker_restart_during_a_replay_loses_nothing_and_counts_nothing_twice
         }
         figures.update(classified_figures(kafka, worker, scenario))
         figures.update(compare_alerts(streamed_alerts(kafka, worker, scenario), scenario, cut=None))
-        report(tmp_path, "broker_restart", figures)
+        report(tmp_path, "broker_away" if away_seconds else "broker_restart", figures)
 
         assert figures["posts_lost"] == 0
         assert figures["unknown_ids_on_output"] == 0
