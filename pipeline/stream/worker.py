@@ -18,7 +18,7 @@ from pipeline import runtime
 from pipeline.detect import Detector, DetectorConfig
 from pipeline.metrics import PipelineMetrics
 from pipeline.settings import Settings
-from pipeline.stream import kafka_clients, log_repeats
+from pipeline.stream import kafka_clients, log_repeats, metadata_backoff
 from pipeline.stream.app import create_app
 from pipeline.stream.classify_stage import ClassifyService
 from pipeline.stream.detect_stage import DetectService, detect_roles
@@ -46,6 +46,7 @@ def run(settings: Settings) -> int:
     ProcessCollector(registry=metrics.registry)
     runtime.CollectorClock(metrics.gc_seconds).install()  # pipeline_gc_seconds_total
     log_repeats.limit_repeats()  # a broker away: not thousands of reconnection errors a second
+    metadata_backoff.install()  # ... nor as many reconnections
     # Faust's own sensor (events, sends, commits, rebalances) in the same registry, as pipeline_faust_*.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "pipeline_faust"))
     # The watermark waits for every partition of posts, so the alerts never depend on which partition
