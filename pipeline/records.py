@@ -21,6 +21,7 @@ from feed.model import Deletion, FeedItem, item_from_record
 from pipeline.classify import Classification
 from pipeline.classify.signature import may_coordinate, text_signature
 from pipeline.detect import Observation, Removal
+from pipeline.detect.model import signature_from_json, signature_from_keys
 
 # The text of a post that may be part of a campaign travels to detection (the alert's sample), cut here.
 SAMPLE_TEXT_CHARS = 280
@@ -81,7 +82,7 @@ class ClassifiedPost:
         label = self.classification
         post = self.post
         signed = post.author is not None and may_coordinate(post.ts, post.author_created)
-        sig = text_signature(post.text) if signed else ()
+        sig = signature_from_keys(text_signature(post.text)) if signed else ""
         return Observation(
             ts=post.ts,
             region=post.region,
@@ -162,10 +163,11 @@ def _observation(row: list[Any], source: int) -> Observation:
     if len(row) == 7:
         _, _, ts, region, terms, categories, evasions = row
         author = created = text = None
-        sig: Any = ()
+        sig: Any = ""
     else:
         _, _, ts, region, terms, categories, evasions, author, created, sig, text = row
-        sig = tuple(sig)
+        if type(sig) is not str:  # an earlier version's band keys, a list of ints
+            sig = signature_from_json(sig)
     terms, categories, evasions = tuple(terms), tuple(categories), tuple(evasions)
     fields = (ts, region, terms, categories, evasions, source, author, created, sig, text)
     return _new_observation(Observation, fields)  # type: ignore[return-value]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pipeline.detect.closing import NO_REGION, Closing, Episode
+from pipeline.detect.model import band_keys, signature_from_keys
 from pipeline.detect.stats import log_poisson_sf
 
 
@@ -39,7 +40,7 @@ class Signed(NamedTuple):
     region: str  # where it counts ("" for none)
     ts: float
     terms: tuple[str, ...]
-    sig: tuple[int, ...]
+    sig: str  # the band keys, joined (pipeline.detect.model.band_keys)
     text: str
 
 
@@ -55,7 +56,7 @@ def signed_row(
     region: str,
     ts: float,
     terms: tuple[str, ...],
-    sig: tuple[int, ...],
+    sig: str,
     text: str,
 ) -> tuple[Any, ...]:
     """A :class:`Signed` as the plain tuple a window keeps."""
@@ -67,11 +68,19 @@ class Cluster:
     """An open coordination episode: its band keys (a later bucket sharing one belongs to it)."""
 
     ident: str  # the episode's
-    bands: set[int]
+    bands: set[str]
     accounts: int  # the most distinct accounts seen in it at once
 
     def dump(self) -> list[Any]:
         return [self.ident, sorted(self.bands), self.accounts]
+
+    @classmethod
+    def load(cls, row: list[Any]) -> Cluster:
+        """A dumped cluster; an earlier version dumped its band keys as ints."""
+        ident, bands, accounts = row
+        return cls(
+            ident, {band if type(band) is str else signature_from_keys([band]) for band in bands}, accounts
+        )
 
 
 class CoordinationTest:
@@ -83,11 +92,11 @@ class CoordinationTest:
         recent = self._signed_windows
         recent.append(signed)
         del recent[: -cfg.coordination_windows]
-        buckets: dict[int, dict[str, Signed]] = {}
+        buckets: dict[str, dict[str, Signed]] = {}
         largest = 0
         for rows in recent:
             for post in map(Signed._make, rows):
-                for band in post.sig:
+                for band in band_keys(post.sig):
                     bucket = buckets.get(band)
                     if bucket is None:
                         bucket = buckets[band] = {}
@@ -101,13 +110,13 @@ class CoordinationTest:
         candidates = sorted(band for band, n in sizes.items() if n >= cfg.coordination_min_accounts)
         parent = {band: band for band in candidates}
 
-        def root(band: int) -> int:
+        def root(band: str) -> str:
             while parent[band] != band:
                 parent[band] = parent[parent[band]]
                 band = parent[band]
             return band
 
-        owner: dict[str, int] = {}
+        owner: dict[str, str] = {}
         for band in candidates:
             for post_id in buckets[band]:
                 other = owner.setdefault(post_id, band)
@@ -115,7 +124,7 @@ class CoordinationTest:
                     a, b = root(other), root(band)
                     if a != b:
                         parent[max(a, b)] = min(a, b)
-        clusters: dict[int, set[int]] = {}
+        clusters: dict[str, set[str]] = {}
         for band in candidates:
             clusters.setdefault(root(band), set()).add(band)
         touched: set[str] = set()

@@ -778,9 +778,7 @@ class Detector(OutageTest, FilteringTest, SurgeTest, DeletionTest, RelocationTes
             detector._relocation_levels = {r: Level(*v) for r, v in accounts["relocation_levels"].items()}
             detector._cluster_level = Level(*accounts["cluster_level"])
             detector._signed_windows = [signed_from_columns(posts) for posts in accounts["signed_windows"]]
-            detector._clusters = {
-                key: Cluster(ident, set(bands), n) for key, (ident, bands, n) in accounts["clusters"].items()
-            }
+            detector._clusters = {key: Cluster.load(row) for key, row in accounts["clusters"].items()}
             detector.relocations_total = dict(accounts["relocations_total"])
             detector.unknown_deletions = accounts["unknown_deletions"]
             detector.late_deletions = accounts["late_deletions"]

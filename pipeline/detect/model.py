@@ -4,11 +4,45 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
 
 from feed import format_ts
+
+# A post's LSH band keys (pipeline.classify.signature.text_signature: the band's index in the high bits,
+# its CRC in the low 32) travel and are kept as one string, each key as fixed-width hex, rather than as a
+# tuple of ints: one object instead of nine for the collector to scan and the JSON parser to build at
+# each hop (detect record, sample, part, snapshot), and the keys still compare and sort as the ints did.
+BAND_KEY_CHARS = 9  # up to 16 bands (one hex digit) and a 32-bit CRC (eight)
+BAND_KEY_LIMIT = 1 << (4 * BAND_KEY_CHARS)
+
+
+def signature_from_keys(keys: Iterable[int]) -> str:
+    """Band keys (ints) as the string an :class:`Observation` carries; ValueError for a key that does
+    not fit the width."""
+    parts = []
+    for key in keys:
+        if not 0 <= key < BAND_KEY_LIMIT:
+            raise ValueError(f"band key {key} does not fit {BAND_KEY_CHARS} hex digits")
+        parts.append(f"{key:0{BAND_KEY_CHARS}x}")
+    return "".join(parts)
+
+
+def band_keys(sig: str) -> list[str]:
+    """The band keys of a signature string, each a string of ``BAND_KEY_CHARS`` (``[]`` for ``""``)."""
+    return [sig[start : start + BAND_KEY_CHARS] for start in range(0, len(sig), BAND_KEY_CHARS)]
+
+
+def signature_from_json(value: Any) -> str:
+    """A signature as a record or snapshot holds it: the string, or (written by an earlier version) a
+    list of ints."""
+    if type(value) is str:
+        return value
+    if isinstance(value, list | tuple) and all(type(key) is int for key in value):
+        return signature_from_keys(value)
+    raise ValueError(f"not a signature: {value!r:.60}")
 
 
 class Observation(NamedTuple):
@@ -25,7 +59,7 @@ class Observation(NamedTuple):
     # the text's MinHash and the text itself (the alert's sample).
     author: str | None = None
     created: float | None = None  # the account's author_created, epoch seconds
-    sig: tuple[int, ...] = ()  # pipeline.classify.signature.text_signature
+    sig: str = ""  # band keys of the text, joined (signature_from_keys), "" when not signed
     text: str | None = None
 
 

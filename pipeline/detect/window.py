@@ -11,6 +11,7 @@ from bisect import bisect_right
 from typing import Any
 
 from pipeline.detect.columns import from_term_sets, index_term_sets
+from pipeline.detect.model import signature_from_json
 
 try:  # the C helper behind Counter.update: a dict += 1 per element, without Counter's Python overhead
     from _collections import _count_elements as count_into  # type: ignore[import-not-found]
@@ -177,7 +178,7 @@ def decode_sample(encoded: list[list[Any]], words: list[str] | None = None) -> l
 
 def signed_from_list(row: list[Any]) -> tuple[Any, ...]:
     digest, post_id, author, new, region, ts, terms, sig, text = row
-    return (digest, post_id, author, new, region, ts, tuple(terms), tuple(sig), text)
+    return (digest, post_id, author, new, region, ts, tuple(terms), signature_from_json(sig), text)
 
 
 SIGNED_COLUMNS = ("hash", "id", "author", "new", "region", "ts", "terms", "sig", "text")
@@ -217,6 +218,7 @@ def signed_from_columns(data: dict[str, Any] | list[Any], at_most: int | None = 
             columns = [column[:keep] for column in columns]
             at_most = None  # the prefix is exactly the posts at or under it
         columns[6] = from_term_sets(columns[6], data["term_sets"])
-        columns[7] = map(tuple, columns[7])
+        if any(type(sig) is not str for sig in columns[7]):  # an earlier version's: lists of ints
+            columns[7] = map(signature_from_json, columns[7])
         posts = list(zip(*columns, strict=True))
     return posts if at_most is None else [post for post in posts if post[0] <= at_most]

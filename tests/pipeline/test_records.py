@@ -5,7 +5,10 @@ import orjson
 import pytest
 
 from feed import FeedError
+from pipeline.classify.signature import text_signature
 from pipeline.detect import Observation
+from pipeline.detect.model import band_keys
+from pipeline.engine import Engine
 from pipeline.records import (
     decode_post,
     detect_record_from_json,
@@ -77,3 +80,29 @@ def test_dead_letter_headers_say_why_and_where_and_name_the_exception_of_an_engi
     assert engine["error.message"].startswith(
         b"the engine raised ValueError: bad "
     )  # a lone surrogate, replaced
+
+
+def test_a_signed_post_carries_its_band_keys_as_one_string_and_ints_from_an_earlier_version_are_read():
+    post = decode_post(
+        orjson.dumps(
+            {
+                "id": "p1",
+                "ts": T,
+                "text": "Mousavi supporters are attacking police in Vanak square, do not trust them",
+                "author": "a1",
+            }
+        ),
+        max_bytes=LIMIT,
+    )
+    observation = Engine().classify(post).observation(source=3)
+    keys = text_signature(post.text)
+    assert observation.sig == "".join(f"{key:09x}" for key in keys) and band_keys(observation.sig)
+    raw = observations_to_json(3, [(7, "p1", observation)])
+    assert orjson.loads(raw)["rows"][0][9] == observation.sig
+    assert observations_from_json(raw) == [(7, "p1", observation)]
+    earlier = orjson.loads(raw)
+    earlier["rows"][0][9] = list(keys)  # how the band keys travelled before
+    assert observations_from_json(orjson.dumps(earlier)) == [(7, "p1", observation)]
+    earlier["rows"][0][9] = ["not", "keys"]
+    with pytest.raises(ValueError, match="not a signature"):
+        observations_from_json(orjson.dumps(earlier))

@@ -15,6 +15,7 @@ from pipeline.classify.signature import text_signature
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
 from pipeline.detect.accounts import AuthorBook, PostIndex
 from pipeline.detect.columns import from_term_sets
+from pipeline.detect.model import band_keys, signature_from_keys
 from pipeline.detect.window import signed_from_columns
 
 T0 = 1244764800.0  # 2009-06-12T00:00:00Z
@@ -334,7 +335,7 @@ def campaign(start: float, accounts: int, created: float, text=CLAIM, prefix="so
                 0,
                 f"{prefix}{i}",
                 created,
-                text_signature(body),
+                signature_from_keys(text_signature(body)),
                 body,
             )
             yield f"{prefix}-post{i}", obs
@@ -377,7 +378,7 @@ def test_one_hashtag_in_many_words_is_not_coordination():
                 0,
                 f"new{i}",
                 start - 86400.0,
-                text_signature(body),
+                signature_from_keys(text_signature(body)),
                 body,
             )
             yield f"tag{i}", obs
@@ -413,7 +414,8 @@ def test_a_restored_snapshot_continues_exactly():
 
 def as_an_earlier_version_wrote_it(state: dict) -> dict:
     """A snapshot in the format before this version's: the samples and the post index in rows, their
-    terms and categories as indices into a vocabulary, the coordination sample one row per post."""
+    terms and categories as indices into a vocabulary, the coordination sample one row per post, band keys
+    as ints."""
     vocabulary: dict[str, int] = {}
 
     def ids(words):
@@ -423,7 +425,10 @@ def as_an_earlier_version_wrote_it(state: dict) -> dict:
         return [[digest, ts, region, ids(terms), ids(cats)] for digest, ts, region, terms, cats in sample]
 
     def signed_rows(columns):
-        return [list(post) for post in signed_from_columns(columns)]
+        return [[*post[:7], band_ints(post[7]), post[8]] for post in signed_from_columns(columns)]
+
+    def band_ints(sig):
+        return [int(key, 16) for key in band_keys(sig)]
 
     old = orjson.loads(orjson.dumps(state))
     for _, window in old["windows"]:
@@ -442,6 +447,8 @@ def as_an_earlier_version_wrote_it(state: dict) -> dict:
         )
     ]
     old["accounts"]["signed_windows"] = [signed_rows(c) for c in old["accounts"]["signed_windows"]]
+    for cluster in old["accounts"]["clusters"].values():
+        cluster[1] = [int(key, 16) for key in cluster[1]]
     old["vocabulary"] = list(vocabulary)
     return old
 
@@ -458,6 +465,24 @@ def test_a_snapshot_written_by_an_earlier_version_restores_and_continues_exactly
     restored = Detector.restore(old)
     assert orjson.dumps(restored.snapshot()) == orjson.dumps(state)
     assert before + run(events[half:], detector=restored) == whole
+
+
+def test_a_coordination_episode_open_in_a_snapshot_of_an_earlier_version_continues_exactly():
+    events = tactics_stream()
+    whole = run(events)
+    first = Detector()
+    before: list[Alert] = []
+    done = 0
+    while not any(alert.type == "coordination" for alert in before):  # then its episode is open
+        before += run([events[done]], detector=first)
+        done += 1
+    state = first.snapshot()
+    old = as_an_earlier_version_wrote_it(state)
+    assert all(type(key) is int for _, keys, _ in old["accounts"]["clusters"].values() for key in keys)
+    assert old["accounts"]["clusters"]
+    restored = Detector.restore(old)
+    assert orjson.dumps(restored.snapshot()) == orjson.dumps(state)
+    assert before + run(events[done:], detector=restored) == whole
 
 
 @pytest.mark.parametrize("sources", [2, 3])

@@ -11,6 +11,7 @@ import zstandard
 
 from pipeline.detect import Alert, Detector, DetectorConfig, Observation, Removal
 from pipeline.detect import sharded as sharded_module
+from pipeline.detect.model import signature_from_keys
 from pipeline.detect.sharded import CHUNK_POSTS, MergeDetector, Part, ShardDetector
 from pipeline.engine import Engine
 from replay.generate import generate
@@ -277,7 +278,18 @@ def closed_part(posts: int, config: DetectorConfig) -> Part:
     for n in range(posts):
         ts = t0 + n * 0.01  # all in one window
         shard.push(
-            Observation(ts, "IR", ("tehran",), ("other",), (), 0, f"u{n}", ts - 60, (n,), f"text {n}"),
+            Observation(
+                ts,
+                "IR",
+                ("tehran",),
+                ("other",),
+                (),
+                0,
+                f"u{n}",
+                ts - 60,
+                signature_from_keys([n]),
+                f"text {n}",
+            ),
             f"p{n}",
         )
     shard.push(Observation(t0 + 5000, "IR", ("w",), ("other",), (), 0), "last")

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.detect.coordination import Signed
+from pipeline.detect.model import band_keys, signature_from_keys
 from pipeline.detect.window import Window, decode_sample, signed_from_columns, signed_to_columns
 
 signed_posts = st.lists(
@@ -22,7 +23,7 @@ signed_posts = st.lists(
         region=st.sampled_from(["", "IR", "US"]),
         ts=st.floats(1.2e9, 1.3e9, allow_nan=False),
         terms=st.lists(st.text(max_size=8), max_size=4).map(tuple),
-        sig=st.lists(st.integers(0, 2**40), max_size=8).map(tuple),
+        sig=st.lists(st.integers(0, 2**36 - 1), max_size=8).map(signature_from_keys),
         text=st.text(max_size=40),
     ),
     max_size=30,
@@ -60,9 +61,9 @@ def test_the_samples_come_back_as_they_went(signed, sampled):
 
 
 def test_a_coordination_sample_in_rows_from_an_earlier_version_is_read():
-    post = Signed(7, "p1", "a1", True, "IR", 1245000000.5, ("mousavi",), (1, 2**33), "text")
-    rows = [list(post)]  # what Window.dump wrote before the columns
-    assert signed_from_columns(rows) == [post]
+    post = Signed(7, "p1", "a1", True, "IR", 1245000000.5, ("mousavi",), "000000001200000000", "text")
+    rows = [[7, "p1", "a1", True, "IR", 1245000000.5, ["mousavi"], [1, 2**33], "text"]]
+    assert signed_from_columns(rows) == [post]  # what Window.dump wrote before the columns
 
 
 def test_a_sample_with_term_indices_from_an_earlier_version_is_read():
@@ -74,15 +75,29 @@ def test_a_sample_with_term_indices_from_an_earlier_version_is_read():
 
 def test_the_coordination_sample_is_a_column_per_field_and_its_terms_are_written_once():
     posts = [
-        Signed(1, "p1", "a1", True, "IR", 1.0, ("tehran", "basij"), (5,), "x"),
-        Signed(2, "p2", "a2", False, "", 2.0, ("tehran",), (), "y"),
-        Signed(3, "p3", "a3", True, "IR", 3.0, ("tehran", "basij"), (6,), "z"),
+        Signed(1, "p1", "a1", True, "IR", 1.0, ("tehran", "basij"), "000000005", "x"),
+        Signed(2, "p2", "a2", False, "", 2.0, ("tehran",), "", "y"),
+        Signed(3, "p3", "a3", True, "IR", 3.0, ("tehran", "basij"), "000000006", "z"),
     ]
     columns = orjson.loads(orjson.dumps(signed_to_columns(posts)))
     assert columns["terms"] == [0, 1, 0] and columns["term_sets"] == [["tehran", "basij"], ["tehran"]]
-    assert columns["sig"] == [[5], [], [6]]
+    assert columns["sig"] == ["000000005", "", "000000006"]
     assert columns["id"] == ["p1", "p2", "p3"]
     assert signed_from_columns(columns) == posts
+
+
+def test_band_keys_an_earlier_version_wrote_as_ints_are_read_as_the_string():
+    posts = [
+        Signed(1, "p1", "a1", True, "IR", 1.0, ("tehran",), signature_from_keys([5, (7 << 32) | 9]), "x"),
+        Signed(2, "p2", "a2", False, "", 2.0, ("tehran",), "", "y"),
+    ]
+    columns = orjson.loads(orjson.dumps(signed_to_columns(posts)))
+    columns["sig"] = [[5, (7 << 32) | 9], []]  # as the columns held them before
+    assert signed_from_columns(columns) == posts
+    rows = [list(post) for post in posts]
+    rows[0][7], rows[1][7] = [5, (7 << 32) | 9], []
+    assert signed_from_columns(rows) == posts  # one row per post, older still
+    assert band_keys(posts[0].sig) == ["000000005", "700000009"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -97,7 +112,7 @@ def test_a_cut_leaves_out_exactly_the_posts_above_it(posts, at_most, in_order):
 
 def test_a_merged_sample_over_its_size_is_cut_as_one_sample_would_be():
     size = 5
-    posts = [Signed(h, f"p{h}", "a", True, "IR", 1.0, (), (), "") for h in (9, 3, 7, 1, 8, 2, 6, 4)]
+    posts = [Signed(h, f"p{h}", "a", True, "IR", 1.0, (), "", "") for h in (9, 3, 7, 1, 8, 2, 6, 4)]
     merged = Window(0.0)
     for part in (posts[:4], posts[4:]):
         window = Window(0.0)
@@ -111,13 +126,14 @@ def test_a_merged_sample_over_its_size_is_cut_as_one_sample_would_be():
     "damage",
     [
         lambda c: c["id"].pop(),  # a column shorter than the others
-        lambda c: c["sig"].append([9]),
+        lambda c: c["sig"].append("000000009"),
+        lambda c: c["sig"].__setitem__(0, ["not a key"]),
         lambda c: c["text"].pop(0),
         lambda c: c["terms"].__setitem__(0, 7),  # a tuple of terms that is not there
     ],
 )
 def test_columns_that_do_not_fit_are_refused(damage):
-    posts = [Signed(1, "p1", "a1", True, "IR", 1.0, ("t",), (5,), "x")] * 2
+    posts = [Signed(1, "p1", "a1", True, "IR", 1.0, ("t",), "000000005", "x")] * 2
     columns = orjson.loads(orjson.dumps(signed_to_columns(posts)))
     damage(columns)
     with pytest.raises(ValueError):
